@@ -1,0 +1,151 @@
+"""The command line: each stage alone, or all of them as `html`.
+
+    python -m bookbuild html                   # split, execute, merge, render
+    python -m bookbuild notebooks              # split only (for Jupyter)
+    python -m bookbuild split|execute|merge|render ...
+
+Paths default to the layout in BOOK.md: chapters/ in, build/ out.
+"""
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from bookbuild import FRAMEWORKS
+from bookbuild.progress import Progress
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MODES = ('full', 'quick', 'smoke')
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def default_mode():
+    """$D2L_MODE, else `full` where a GPU answers, else `quick`."""
+    mode = os.environ.get('D2L_MODE', '').strip().lower()
+    if mode:
+        if mode not in MODES:
+            raise BuildError(f'D2L_MODE={mode!r} is not a run mode; choose '
+                             f'one of {", ".join(MODES)}')
+        return mode
+    smi = shutil.which('nvidia-smi')
+    if smi and subprocess.run([smi, '-L'], capture_output=True).returncode \
+            == 0:
+        return 'full'
+    return 'quick'
+
+
+class Layout:
+    """Where each stage reads and writes, under one build directory."""
+
+    def __init__(self, build_dir, root=ROOT):
+        self.root = pathlib.Path(root)
+        self.build = pathlib.Path(build_dir)
+        self.notebooks = self.build / 'notebooks'
+        self.executed = self.build / 'executed'
+        self.cache = self.build / 'cache'
+        self.merged = self.build / 'merged'
+        self.html = self.build / 'html'
+        self.library = self.root / 'd2l_local'
+
+    def lock_file(self, framework):
+        return self.root / 'requirements' / f'{framework}.txt'
+
+    def chapters(self, names=None):
+        folder = self.root / 'chapters'
+        if names:
+            paths = [pathlib.Path(n) if pathlib.Path(n).suffix == '.md'
+                     else folder / f'{n}.md' for n in names]
+        else:
+            paths = sorted(folder.glob('*.md'))
+        for p in paths:
+            if not p.is_file():
+                raise BuildError(f'{p}: no such chapter')
+        return paths
+
+
+def build_notebooks(layout, chapters, frameworks, progress):
+    from bookbuild.split import split_chapter
+    result = {}
+    for chapter in chapters:
+        result[chapter] = split_chapter(chapter, layout.notebooks, frameworks)
+        progress.say(f'split {chapter.relative_to(layout.root)} -> '
+                     f'{len(result[chapter])} notebooks')
+    return result
+
+
+def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
+    from bookbuild.execute import execute_notebook
+    from bookbuild.merge import merge_chapter
+    from bookbuild.render import render_book
+
+    split = build_notebooks(layout, chapters, frameworks, progress)
+    merged = []
+    for chapter, notebooks in split.items():
+        executed = {}
+        for fw, nb_path in notebooks.items():
+            out = layout.executed / nb_path.name
+            run = execute_notebook(
+                nb_path, out, mode, lock_file=layout.lock_file(fw),
+                library_dir=layout.library, cache_dir=layout.cache,
+                cell_timeout=cell_timeout, progress=progress)
+            how = ('cached (code unchanged)' if run['cached'] else
+                   f'executed in {run["seconds"]:.1f} s')
+            progress.say(f'{chapter.stem}/{fw}: {how} [{mode}]')
+            executed[fw] = out
+        merged_path = layout.merged / f'{chapter.stem}.ipynb'
+        merge_chapter(chapter, executed, merged_path)
+        merged.append(merged_path)
+    pages = render_book(merged, layout.html, layout.root, layout.executed)
+    progress.say(f'rendered {len(pages)} pages into {layout.html}')
+    return pages
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog='python -m bookbuild',
+                                     description=__doc__.split('\n')[0])
+    parser.add_argument('command', choices=('html', 'notebooks'))
+    parser.add_argument('chapters', nargs='*',
+                        help='chapter names or .md paths (default: all)')
+    parser.add_argument('--frameworks', default=','.join(FRAMEWORKS),
+                        help='comma-separated subset of ' +
+                        ', '.join(FRAMEWORKS))
+    parser.add_argument('--mode', choices=MODES,
+                        help='run mode (default: $D2L_MODE, else full with a '
+                        'GPU, quick without)')
+    parser.add_argument('--build-dir', default=str(ROOT / 'build'))
+    parser.add_argument('--cell-timeout', type=int, default=1800,
+                        help='seconds one cell may run (default 1800)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    from bookbuild.execute import ExecutionError
+    from bookbuild.merge import MergeError
+    from bookbuild.source import ChapterError
+
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    progress = Progress()
+    try:
+        frameworks = [f.strip() for f in args.frameworks.split(',') if f]
+        unknown = [f for f in frameworks if f not in FRAMEWORKS]
+        if unknown:
+            raise BuildError(f'unknown framework {unknown[0]!r}; choose from '
+                             f'{", ".join(FRAMEWORKS)}')
+        layout = Layout(args.build_dir)
+        chapters = layout.chapters(args.chapters)
+        if args.command == 'notebooks':
+            build_notebooks(layout, chapters, frameworks, progress)
+        else:
+            mode = args.mode or default_mode()
+            build_html(layout, chapters, frameworks, mode, args.cell_timeout,
+                       progress)
+    except (BuildError, ChapterError, ExecutionError, MergeError) as e:
+        progress.done()
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    return 0

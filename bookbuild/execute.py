@@ -1,0 +1,198 @@
+"""Stage 2, execute: run a framework notebook on its own kernel.
+
+The kernel of each framework (`d2l-pytorch`, ...) runs in that framework's
+virtual environment; the run mode travels to it in $D2L_MODE. Executed
+notebooks are cached by a hash of what their outputs depend on (the code that
+runs, d2l_local, the environment's lock file, the mode), never of file times,
+which a fresh clone resets. Prose is not part of the key: after a prose-only
+edit the cached outputs are put into the freshly split notebook.
+"""
+import contextlib
+import copy
+import datetime
+import hashlib
+import os
+import pathlib
+import sys
+import time
+
+import nbformat
+
+from bookbuild.files import write_notebook_atomically
+from bookbuild.progress import Progress
+
+# Bump when the way notebooks are executed changes what they output.
+EXECUTOR_VERSION = '1'
+TRACEBACK_LINES = 12
+
+
+class ExecutionError(RuntimeError):
+    """A cell failed or timed out, or the kernel is missing."""
+
+
+def cache_key(nb, framework, mode, library_dir, lock_file):
+    """SHA-256 of everything a framework notebook's outputs depend on."""
+    digest = hashlib.sha256()
+
+    def add(label, data):
+        if isinstance(data, str):
+            data = data.encode('utf-8')
+        digest.update(f'{label}:{len(data)}:'.encode())
+        digest.update(data)
+
+    add('executor', EXECUTOR_VERSION)
+    add('framework', framework)
+    add('mode', mode)
+    add('kernel', nb.metadata.get('kernelspec', {}).get('name', ''))
+    for cell in nb.cells:
+        if cell.cell_type == 'code':
+            add('cell', cell.source)
+            add('tags', ','.join(cell.metadata.get('tags', [])))
+    library_dir = pathlib.Path(library_dir)
+    for path in sorted(library_dir.rglob('*.py')):
+        add(f'lib {path.relative_to(library_dir).as_posix()}',
+            path.read_bytes())
+    add('lock', pathlib.Path(lock_file).read_bytes())
+    return digest.hexdigest()
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == 'code']
+
+
+def transplant_outputs(executed, fresh):
+    """A copy of `fresh` (just split) carrying the outputs of `executed`
+    (an earlier run of the same code cells)."""
+    result = copy.deepcopy(fresh)
+    old, new = code_cells(executed), code_cells(result)
+    if [c.source for c in old] != [c.source for c in new]:
+        raise ExecutionError('the cached notebook does not hold the same '
+                             'code cells as the chapter')
+    for src, dst in zip(old, new):
+        dst.outputs = src.outputs
+        dst.execution_count = src.execution_count
+    result.metadata['d2l_book']['run'] = executed.metadata['d2l_book']['run']
+    return result
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Set environment variables for the kernel this process starts."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _describe_failure(nb, cell_index, framework, reason):
+    cell = nb.cells[cell_index]
+    meta = nb.metadata['d2l_book']
+    info = cell.metadata.get('d2l_book', {})
+    position = [c for c in code_cells(nb)].index(cell) + 1
+    first = next((t for t in cell.source.splitlines() if t.strip()), '')
+    return (f'{meta["source"]}:{info.get("code_line", "?")}: chapter '
+            f'{meta["chapter"]}, framework {framework}: code cell {position} '
+            f'of {len(code_cells(nb))} ({first.strip()!r}) {reason}')
+
+
+def _traceback_tail(error):
+    text = str(error).strip().splitlines()
+    return '\n'.join('    ' + t for t in text[-TRACEBACK_LINES:])
+
+
+def run_notebook(nb, framework, mode, cell_timeout, workdir,
+                 progress=None):
+    """Execute `nb` in place on its kernel; raise ExecutionError naming the
+    chapter, framework, cell and line on any failure."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import (CellExecutionError, CellTimeoutError,
+                                     DeadKernelError)
+
+    kernel = nb.metadata['kernelspec']['name']
+    meta = nb.metadata['d2l_book']
+    total = len(code_cells(nb))
+    state = {'index': None, 'position': 0}
+    progress = progress or Progress()
+
+    def on_cell_start(cell, cell_index):
+        if cell.cell_type != 'code':
+            return
+        state['index'] = cell_index
+        state['position'] += 1
+        progress.update(f'{meta["chapter"]}/{framework}: cell '
+                        f'{state["position"]}/{total} (line '
+                        f'{cell.metadata["d2l_book"]["code_line"]})')
+
+    client = NotebookClient(
+        nb, kernel_name=kernel, timeout=cell_timeout,
+        resources={'metadata': {'path': str(workdir)}},
+        on_cell_start=on_cell_start, allow_errors=False,
+        record_timing=False)
+    try:
+        with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1'):
+            client.execute()
+    except NoSuchKernel as e:
+        raise ExecutionError(
+            f'{meta["source"]}: chapter {meta["chapter"]}, framework '
+            f'{framework}: no Jupyter kernel named {kernel!r}; run `make env` '
+            'to build the framework environments and register their '
+            'kernels') from e
+    except CellTimeoutError as e:
+        raise ExecutionError(_describe_failure(
+            nb, state['index'], framework,
+            f'ran past the per-cell limit of {cell_timeout} s')) from e
+    except DeadKernelError as e:
+        raise ExecutionError(_describe_failure(
+            nb, state['index'], framework,
+            f'killed its kernel ({e})')) from e
+    except CellExecutionError as e:
+        raise ExecutionError(_describe_failure(
+            nb, state['index'], framework, 'failed:') + '\n' +
+            _traceback_tail(e)) from e
+    finally:
+        progress.done()
+    return nb
+
+
+def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
+                     cache_dir, cell_timeout=600, progress=None):
+    """Execute the split notebook `nb_path` (or reuse a cached run of the
+    same code) and write the executed notebook to `out_path`.
+
+    Returns a dict: {'path', 'cached', 'seconds', 'key'}.
+    """
+    nb = nbformat.read(nb_path, as_version=4)
+    framework = nb.metadata['d2l_book']['framework']
+    key = cache_key(nb, framework, mode, library_dir, lock_file)
+    cache_dir = pathlib.Path(cache_dir)
+    cached_path = cache_dir / (f'{nb.metadata["d2l_book"]["chapter"]}-'
+                               f'{framework}-{key[:20]}.ipynb')
+    if cached_path.exists():
+        executed = nbformat.read(cached_path, as_version=4)
+        result = transplant_outputs(executed, nb)
+        write_notebook_atomically(result, out_path)
+        return {'path': pathlib.Path(out_path), 'cached': True,
+                'seconds': result.metadata['d2l_book']['run']['seconds'],
+                'key': key}
+
+    start = time.perf_counter()
+    workdir = pathlib.Path(out_path).parent
+    workdir.mkdir(parents=True, exist_ok=True)
+    run_notebook(nb, framework, mode, cell_timeout, workdir, progress)
+    seconds = time.perf_counter() - start
+    nb.metadata['d2l_book']['run'] = {
+        'mode': mode, 'seconds': round(seconds, 1),
+        'executed_at': datetime.datetime.now(datetime.timezone.utc)
+        .isoformat(timespec='seconds'),
+        'cache_key': key, 'python': sys.version.split()[0]}
+    write_notebook_atomically(nb, cached_path)
+    write_notebook_atomically(nb, out_path)
+    return {'path': pathlib.Path(out_path), 'cached': False,
+            'seconds': seconds, 'key': key}

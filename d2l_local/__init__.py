@@ -1,0 +1,9 @@
+"""A small library in the style of the `d2l` package, one module per framework.
+
+Import the one for your framework, e.g. `from d2l_local import torch as d2l`.
+This package imports no framework itself: each environment has only one.
+"""
+FRAMEWORKS = ('pytorch', 'mxnet', 'jax', 'tensorflow')
+# The module of each framework, by the name the chapters use for its tab.
+MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'jax': 'jax',
+           'tensorflow': 'tensorflow'}

@@ -1,0 +1,457 @@
+"""The framework-free half of d2l_local.
+
+Everything here runs unchanged in the four framework environments (numpy 1.23
+for MXNet, numpy 2.x elsewhere), so it must not import any framework. The
+framework modules (`d2l_local.torch`, `.mxnet`, `.jax`, `.tensorflow`) build on
+it and re-export what a chapter calls.
+"""
+import dataclasses
+import gzip
+import hashlib
+import inspect
+import os
+import pathlib
+import random
+import sys
+import tempfile
+import time
+import urllib.request
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Run modes
+# --------------------------------------------------------------------------
+
+MODE_VARIABLE = 'D2L_MODE'
+
+
+@dataclasses.dataclass(frozen=True)
+class RunMode:
+    """How much of what the chapter code asks for actually runs.
+
+    `None` means "no cap": the chapter's own value is used.
+    """
+    name: str
+    max_epochs: int | None
+    train_examples: int | None
+    val_examples: int | None
+    max_image_size: int | None
+
+    def describe(self):
+        if self.name == 'full':
+            return 'run mode: full (what the text says: no caps)'
+        caps = [f'at most {self.max_epochs} epoch(s)',
+                f'{self.train_examples} training and {self.val_examples} '
+                'validation examples',
+                f'images at most {self.max_image_size}x{self.max_image_size}']
+        return f'run mode: {self.name} (' + ', '.join(caps) + ')'
+
+    def cap_epochs(self, epochs):
+        return epochs if self.max_epochs is None else min(epochs,
+                                                          self.max_epochs)
+
+    def cap_examples(self, count, train):
+        cap = self.train_examples if train else self.val_examples
+        return count if cap is None else min(count, cap)
+
+    def cap_image_size(self, size):
+        """Shrink an (h, w) resize target to the mode's limit, keeping ratio."""
+        h, w = size
+        limit = self.max_image_size
+        if limit is None or max(h, w) <= limit:
+            return (h, w)
+        scale = limit / max(h, w)
+        return (max(1, round(h * scale)), max(1, round(w * scale)))
+
+
+RUN_MODES = {
+    # What the chapter text says.
+    'full': RunMode('full', None, None, None, None),
+    # A short CPU run that still learns: a few minutes per framework.
+    'quick': RunMode('quick', 4, 12_000, 2_000, 32),
+    # A handful of batches: proves every cell runs, learns nothing.
+    'smoke': RunMode('smoke', 1, 384, 256, 32),
+}
+
+
+def run_mode(gpu_found=False):
+    """The mode named by $D2L_MODE, else `full` with a GPU and `quick` without."""
+    name = os.environ.get(MODE_VARIABLE, '').strip().lower()
+    if not name:
+        name = 'full' if gpu_found else 'quick'
+    if name not in RUN_MODES:
+        raise ValueError(
+            f'{MODE_VARIABLE}={os.environ[MODE_VARIABLE]!r} is not a run mode; '
+            f'choose one of {", ".join(RUN_MODES)}')
+    return RUN_MODES[name]
+
+
+# --------------------------------------------------------------------------
+# Hyperparameters
+# --------------------------------------------------------------------------
+
+class HyperParameters:
+    """Turns the arguments of the caller's `__init__` into attributes."""
+
+    def save_hyperparameters(self, ignore=()):
+        frame = inspect.currentframe().f_back
+        _, _, _, local_vars = inspect.getargvalues(frame)
+        self.hparams = {k: v for k, v in local_vars.items()
+                        if k not in set(ignore) | {'self'}
+                        and not k.startswith('_')}
+        for k, v in self.hparams.items():
+            setattr(self, k, v)
+
+
+def add_to_class(Class):
+    """Register the decorated function as a method of `Class`.
+
+    Lets a chapter define a class across several cells, one idea per cell.
+    """
+    def wrapper(obj):
+        setattr(Class, obj.__name__, obj)
+        return obj
+    return wrapper
+
+
+# --------------------------------------------------------------------------
+# Seeds
+# --------------------------------------------------------------------------
+
+def seed_python_and_numpy(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ['PYTHONHASHSEED'] = str(seed)
+
+
+# --------------------------------------------------------------------------
+# Fashion-MNIST: reading, locating and fetching the IDX files
+# --------------------------------------------------------------------------
+
+FASHION_MNIST_FILES = {
+    # name: sha256 of the gzip file as published by Zalando Research
+    'train-images-idx3-ubyte.gz':
+        'b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7',
+    'train-labels-idx1-ubyte.gz':
+        '0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056',
+    't10k-images-idx3-ubyte.gz':
+        'cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa',
+    't10k-labels-idx1-ubyte.gz':
+        '8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05',
+}
+FASHION_MNIST_URL = ('http://fashion-mnist.s3-website.eu-central-1.'
+                     'amazonaws.com/')
+DEBIAN_DIR = pathlib.Path('/usr/share/datasets/fashion-mnist')
+TEXT_LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+               'shirt', 'sneaker', 'bag', 'ankle boot']
+
+HOW_TO_GET = ('Get the real files with `apt-get install dataset-fashion-mnist` '
+              f'(they land in {DEBIAN_DIR}), or put the four .gz files from '
+              'https://github.com/zalandoresearch/fashion-mnist into $D2L_DATA; '
+              'on a machine with internet, set D2L_DOWNLOAD=1 to fetch them.')
+
+
+class DataFileError(RuntimeError):
+    """A data file is missing, truncated or not what it claims to be."""
+
+
+def data_dir():
+    """Where downloaded data is cached: $D2L_DATA, else ~/.cache/d2l_local."""
+    env = os.environ.get('D2L_DATA')
+    if env:
+        return pathlib.Path(env)
+    return pathlib.Path.home() / '.cache' / 'd2l_local'
+
+
+_IDX_DTYPES = {0x08: np.uint8}
+
+
+def read_idx(path):
+    """Read an IDX file (gzipped or not) into a numpy array.
+
+    Checks the magic number, the element type and that the payload has
+    exactly the length the header promises.
+    """
+    path = pathlib.Path(path)
+    opener = gzip.open if path.suffix == '.gz' else open
+    try:
+        with opener(path, 'rb') as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataFileError(f'{path}: cannot read ({e}). {HOW_TO_GET}') from e
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise DataFileError(
+            f'{path}: bad magic number {raw[:4].hex() or "(empty file)"}: not '
+            f'an IDX file. {HOW_TO_GET}')
+    type_code, ndim = raw[2], raw[3]
+    if type_code not in _IDX_DTYPES or ndim == 0:
+        raise DataFileError(
+            f'{path}: bad magic number {raw[:4].hex()}: unsupported element '
+            f'type 0x{type_code:02x} or {ndim} dimensions. {HOW_TO_GET}')
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFileError(f'{path}: wrong length: {len(raw)} bytes is '
+                            f'shorter than its header. {HOW_TO_GET}')
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big')
+                  for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataFileError(
+            f'{path}: wrong length: the header promises shape {shape} '
+            f'({expected} bytes) but the file has {len(raw)} bytes. '
+            f'{HOW_TO_GET}')
+    return np.frombuffer(raw, dtype=_IDX_DTYPES[type_code],
+                         offset=header).reshape(shape)
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+_verified = set()
+
+
+def _verify(path, name):
+    key = (str(path), os.stat(path).st_mtime_ns)
+    if key in _verified:
+        return
+    actual = sha256_of(path)
+    if actual != FASHION_MNIST_FILES[name]:
+        raise DataFileError(
+            f'{path}: checksum mismatch: sha256 {actual}, expected '
+            f'{FASHION_MNIST_FILES[name]}. Delete it and fetch it again. '
+            f'{HOW_TO_GET}')
+    _verified.add(key)
+
+
+def download(url, target, sha256):
+    """Fetch `url` to `target` atomically: verified, then renamed into place."""
+    target = pathlib.Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + '.',
+                               suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url) as src:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: src.read(1 << 20), b''):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise DataFileError(
+                f'{url}: checksum mismatch: sha256 {digest.hexdigest()}, '
+                f'expected {sha256}; nothing was written to {target}.')
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def locate_fashion_mnist_file(name):
+    """Path of one of the four files: cache dir, then Debian, then download.
+
+    The caller checks the file's format and checksum after reading it.
+    """
+    for folder in (data_dir() / 'fashion-mnist', DEBIAN_DIR):
+        path = folder / name
+        if path.exists():
+            return path
+    if os.environ.get('D2L_DOWNLOAD') == '1':
+        base = os.environ.get('D2L_FASHION_MNIST_URL', FASHION_MNIST_URL)
+        return download(base + name, data_dir() / 'fashion-mnist' / name,
+                        FASHION_MNIST_FILES[name])
+    raise DataFileError(
+        f'{name}: not found in {data_dir() / "fashion-mnist"} nor in '
+        f'{DEBIAN_DIR}. {HOW_TO_GET}')
+
+
+def load_fashion_mnist(train):
+    """(images uint8 [N, 28, 28], labels int32 [N]) of one split."""
+    prefix = 'train' if train else 't10k'
+    images_path = locate_fashion_mnist_file(f'{prefix}-images-idx3-ubyte.gz')
+    labels_path = locate_fashion_mnist_file(f'{prefix}-labels-idx1-ubyte.gz')
+    # Format first, then checksum: the message names the most specific fault.
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    _verify(images_path, images_path.name)
+    _verify(labels_path, labels_path.name)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataFileError(
+            f'{images_path} and {labels_path} do not fit together: shapes '
+            f'{images.shape} and {labels.shape}. {HOW_TO_GET}')
+    if labels.max(initial=0) > 9:
+        raise DataFileError(f'{labels_path}: labels outside 0..9. '
+                            f'{HOW_TO_GET}')
+    return images, labels.astype(np.int32)
+
+
+def fashion_mnist_arrays(train, mode):
+    """The split as float32 images in [0, 1] (N, 28, 28) and int32 labels,
+    cut to the run mode's number of examples (a fixed, class-balanced-ish
+    prefix of a seeded permutation, so every mode sees all ten classes)."""
+    images, labels = load_fashion_mnist(train)
+    count = mode.cap_examples(len(labels), train)
+    if count < len(labels):
+        order = np.random.default_rng(0).permutation(len(labels))[:count]
+        images, labels = images[order], labels[order]
+    return (images.astype(np.float32) / 255.0), labels
+
+
+def batch_indices(num_examples, batch_size, shuffle, rng):
+    """Index arrays of the batches of one epoch (the last one may be short)."""
+    order = rng.permutation(num_examples) if shuffle else np.arange(
+        num_examples)
+    return [order[i:i + batch_size]
+            for i in range(0, num_examples, batch_size)]
+
+
+# --------------------------------------------------------------------------
+# Progress: the board that plots, the log that prints
+# --------------------------------------------------------------------------
+
+def in_notebook():
+    """True inside a Jupyter kernel (live plots), False in a plain process."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, 'kernel')
+
+
+def use_svg_display():
+    """Plots in notebooks as SVG: crisp, and inlined as text in the HTML."""
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    set_matplotlib_formats('svg')
+
+
+class ProgressBoard(HyperParameters):
+    """Plots data points as they arrive.
+
+    In Jupyter one figure is shown and updated in place (at most every
+    `min_interval` seconds, so that plotting never dominates training); an
+    executed notebook therefore keeps exactly one final figure. Outside
+    Jupyter nothing is drawn until `show()` is called.
+    """
+
+    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None,
+                 xscale='linear', yscale='linear',
+                 ls=('-', '--', '-.', ':'), colors=('C0', 'C1', 'C2', 'C3'),
+                 fig=None, axes=None, figsize=(3.5, 2.5), display=True,
+                 min_interval=1.0):
+        self.save_hyperparameters()
+        self.raw_points = {}
+        self.data = {}
+        self._handle = None
+        self._last_draw = 0.0
+
+    def draw(self, x, y, label, every_n=1):
+        """Add (x, y) to line `label`; every `every_n` points become one
+        plotted point, their mean."""
+        points = self.raw_points.setdefault(label, [])
+        line = self.data.setdefault(label, [])
+        points.append((float(x), float(y)))
+        if len(points) != every_n:
+            return
+        line.append((np.mean([p[0] for p in points]),
+                     np.mean([p[1] for p in points])))
+        points.clear()
+        if self.display and in_notebook() and (
+                time.monotonic() - self._last_draw >= self.min_interval):
+            self.show()
+
+    def figure(self):
+        """A matplotlib figure of all lines so far."""
+        import matplotlib
+        if not in_notebook():
+            matplotlib.use('Agg', force=False)
+        import matplotlib.pyplot as plt
+        if self.fig is None:
+            self.fig = plt.figure(figsize=self.figsize)
+            plt.close(self.fig)  # shown through display(), never by pyplot
+        fig = self.fig
+        axes = self.axes if self.axes is not None else fig.gca()
+        axes.cla()
+        for (label, line), ls, color in zip(self.data.items(), self.ls * 4,
+                                            self.colors * 4):
+            if line:
+                axes.plot([p[0] for p in line], [p[1] for p in line],
+                          linestyle=ls, color=color, label=label)
+        axes.set_xlabel(self.xlabel or 'epoch')
+        if self.ylabel:
+            axes.set_ylabel(self.ylabel)
+        if self.xlim:
+            axes.set_xlim(self.xlim)
+        if self.ylim:
+            axes.set_ylim(self.ylim)
+        axes.set_xscale(self.xscale)
+        axes.set_yscale(self.yscale)
+        if self.data:
+            axes.legend()
+        axes.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def show(self):
+        """Draw now: update the figure in place in Jupyter."""
+        if not (self.display and in_notebook()):
+            return
+        from IPython.display import display
+        use_svg_display()
+        fig = self.figure()
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        self._last_draw = time.monotonic()
+
+
+class TrainingLog:
+    """Per-epoch means of the training metrics, printed as plain lines.
+
+    A line per epoch outside Jupyter (where nothing is plotted); inside
+    Jupyter the board shows the curves and only the final summary prints.
+    """
+
+    def __init__(self, max_epochs, stream=None):
+        self.max_epochs = max_epochs
+        self.stream = stream or sys.stdout
+        self.history = []
+        self._start = time.perf_counter()
+        self._epoch_start = self._start
+
+    def end_epoch(self, epoch, train_loss, val_loss, val_acc, examples):
+        now = time.perf_counter()
+        seconds = now - self._epoch_start
+        self._epoch_start = now
+        row = {'epoch': epoch + 1, 'train_loss': float(train_loss),
+               'val_loss': float(val_loss), 'val_acc': float(val_acc),
+               'seconds': seconds,
+               'examples_per_sec': examples / seconds if seconds else 0.0}
+        self.history.append(row)
+        if not in_notebook():
+            print(f'epoch {row["epoch"]}/{self.max_epochs}: '
+                  f'train loss {row["train_loss"]:.3f}, '
+                  f'val loss {row["val_loss"]:.3f}, '
+                  f'val acc {row["val_acc"]:.3f} '
+                  f'({seconds:.1f} s, {row["examples_per_sec"]:.0f} '
+                  'examples/s)', file=self.stream, flush=True)
+        return row
+
+    def summary(self):
+        if not self.history:
+            return 'no epoch finished'
+        last = self.history[-1]
+        total = time.perf_counter() - self._start
+        return (f'train loss {last["train_loss"]:.3f}, '
+                f'val loss {last["val_loss"]:.3f}, '
+                f'val acc {last["val_acc"]:.3f}; '
+                f'{len(self.history)} epoch(s) in {total:.1f} s '
+                f'({total / len(self.history):.1f} s/epoch)')

@@ -1,0 +1,115 @@
+"""Stage 2: executing framework notebooks, the cache, and failures."""
+import nbformat
+import pytest
+
+from bookbuild.execute import ExecutionError, cache_key, execute_notebook
+from bookbuild.split import split_chapter
+
+
+def run(nb_path, tmp_path, library, mode='smoke', timeout=60):
+    lib, lock = library
+    return execute_notebook(nb_path, tmp_path / 'executed' / nb_path.name,
+                            mode, lock_file=lock, library_dir=lib,
+                            cache_dir=tmp_path / 'cache',
+                            cell_timeout=timeout)
+
+
+def outputs_text(nb):
+    return ''.join(o.get('text', '') for c in nb.cells
+                   if c.cell_type == 'code' for o in c.outputs)
+
+
+def test_executes_on_the_framework_kernel_with_the_mode(
+        chapter_file, tmp_path, fake_kernels, library):
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['mxnet']
+    result = run(nb_path, tmp_path, library)
+    assert not result['cached']
+    nb = nbformat.read(result['path'], as_version=4)
+    text = outputs_text(nb)
+    assert "hello from mxnet" in text
+    assert 'mode smoke' in text
+    assert nb.metadata.d2l_book.run.mode == 'smoke'
+
+
+def test_prose_edit_hits_the_cache(chapter_file, tmp_path, fake_kernels,
+                                   library):
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    first = run(nb_path, tmp_path, library)
+    chapter_file.write_text(chapter_file.read_text().replace(
+        'Some prose', 'Some better prose'))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    second = run(nb_path, tmp_path, library)
+    assert second['cached'] and second['key'] == first['key']
+    nb = nbformat.read(second['path'], as_version=4)
+    assert 'Some better prose' in nb.cells[0].source + nb.cells[1].source
+    assert 'hello from jax' in outputs_text(nb)
+
+
+@pytest.mark.parametrize('change', ['code', 'library', 'lock', 'mode'])
+def test_what_invalidates_the_cache(chapter_file, tmp_path, library, change):
+    lib, lock = library
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['pytorch']
+    nb = nbformat.read(nb_path, as_version=4)
+    before = cache_key(nb, 'pytorch', 'smoke', lib, lock)
+    mode = 'smoke'
+    if change == 'code':
+        next(c for c in nb.cells if c.cell_type == 'code').source += '\n1'
+    elif change == 'library':
+        (lib / 'mod.py').write_text('X = 2\n')
+    elif change == 'lock':
+        lock.write_text('numpy==2.1\n')
+    else:
+        mode = 'quick'
+    assert cache_key(nb, 'pytorch', mode, lib, lock) != before
+
+
+def test_key_ignores_file_times(chapter_file, tmp_path, library):
+    lib, lock = library
+    nb = nbformat.read(split_chapter(chapter_file, tmp_path / 'nb')['jax'],
+                       as_version=4)
+    before = cache_key(nb, 'jax', 'smoke', lib, lock)
+    import os
+    os.utime(lib / 'mod.py', (1, 1))
+    os.utime(lock, (1, 1))
+    assert cache_key(nb, 'jax', 'smoke', lib, lock) == before
+
+
+def test_failing_cell_names_chapter_framework_cell_and_line(
+        chapter_file, tmp_path, fake_kernels, library):
+    text = chapter_file.read_text().replace(
+        "print(len(NAME) * 3)", "print(len(NAME) * 3)\nraise ValueError('boom')")
+    chapter_file.write_text(text)
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library)
+    message = str(info.value)
+    line = next(i for i, t in enumerate(text.splitlines(), 1)
+                if 'len(NAME) * 3' in t)
+    assert f'small.md:{line}:' in message
+    assert 'chapter small, framework jax: code cell 3 of 3' in message
+    assert 'boom' in message
+    assert not (tmp_path / 'executed' / nb_path.name).exists()
+    assert not list((tmp_path / 'cache').glob('*.ipynb'))
+
+
+def test_cell_time_limit(chapter_file, tmp_path, fake_kernels, library):
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print('mode', os.environ.get('D2L_MODE'))",
+        "import time\ntime.sleep(30)"))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['pytorch']
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library, timeout=3)
+    assert 'per-cell limit of 3 s' in str(info.value)
+    assert 'code cell 2 of 3' in str(info.value)
+
+
+def test_missing_kernel(chapter_file, tmp_path, library, monkeypatch):
+    monkeypatch.setenv('JUPYTER_PATH', str(tmp_path / 'nothing'))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['tensorflow']
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.metadata.kernelspec.name = 'd2l-no-such-kernel'
+    nbformat.write(nb, nb_path)
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library)
+    assert "no Jupyter kernel named 'd2l-no-such-kernel'" in str(info.value)
+    assert 'make env' in str(info.value)

@@ -1,0 +1,79 @@
+"""Checks that keep the repository's descriptions in step with each other."""
+import ast
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from bookbuild import FRAMEWORKS
+from bookbuild.envfile import lock_pins
+from conftest import ROOT
+
+MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'jax': 'jax',
+           'tensorflow': 'tensorflow'}
+
+
+def test_environment_yml_matches_the_lock_files():
+    env = yaml.safe_load((ROOT / 'environment.yml').read_text())
+    assert 'python=3.11' in env['dependencies']
+    pip = next(d['pip'] for d in env['dependencies'] if isinstance(d, dict))
+    assert pip == lock_pins(ROOT / 'requirements' / 'tooling.txt'), \
+        'run `python -m bookbuild.envfile` after changing requirements/'
+
+
+@pytest.mark.parametrize('env', ('tooling',) + FRAMEWORKS)
+def test_lock_files_pin_everything_their_inputs_name(env):
+    pins = {re.split('==', p)[0].lower().replace('_', '-'):
+            p.split('==')[1] for p in lock_pins(ROOT / 'requirements' /
+                                                f'{env}.txt')}
+    assert all('==' in p for p in lock_pins(ROOT / 'requirements' /
+                                            f'{env}.txt'))
+    for line in (ROOT / 'requirements' / f'{env}.in').read_text().split():
+        name, _, version = line.partition('==')
+        key = name.lower().replace('_', '-')
+        assert key in pins, f'{env}.txt does not pin {name}'
+        if version:
+            assert pins[key] == version
+
+
+def public_names(framework):
+    tree = ast.parse((ROOT / 'd2l_local' / f'{MODULES[framework]}.py')
+                     .read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(t, 'id', None) == '__all__' for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f'd2l_local/{MODULES[framework]}.py has no __all__')
+
+
+def defined_order(framework):
+    """Top-level names in the order the module defines or imports them."""
+    tree = ast.parse((ROOT / 'd2l_local' / f'{MODULES[framework]}.py')
+                     .read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            names += [a.asname or a.name for a in node.names]
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def test_the_four_modules_have_the_same_public_names_in_order():
+    reference = public_names('pytorch')
+    for fw in FRAMEWORKS:
+        assert public_names(fw) == reference, fw
+
+
+@pytest.mark.parametrize('framework', FRAMEWORKS)
+def test_public_names_are_defined_in_the_order_of_all(framework):
+    order = defined_order(framework)
+    names = public_names(framework)
+    missing = [n for n in names if n not in order]
+    assert not missing, f'{framework}: {missing} in __all__ but not defined'
+    positions = [order.index(n) for n in names]
+    assert positions == sorted(positions), \
+        f'{framework}: definitions are not in the order of __all__'

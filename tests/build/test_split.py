@@ -1,0 +1,136 @@
+"""Stage 1: reading chapters and splitting them into framework notebooks."""
+import jupytext
+import nbformat
+import pytest
+
+from bookbuild import FRAMEWORKS
+from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
+from bookbuild.split import split_chapter
+from conftest import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
+
+
+def test_cells_know_their_lines(chapter_file):
+    chapter = read_chapter(chapter_file)
+    lines = chapter_file.read_text().splitlines()
+    for cell in chapter.cells:
+        if cell.kind == 'code':
+            assert lines[cell.line - 1].startswith('```{code-cell}')
+            assert lines[cell.code_line - 1] == cell.source.splitlines()[0]
+        else:
+            assert lines[cell.line - 1] == cell.source.splitlines()[0]
+
+
+def test_frameworks_and_groups(chapter_file):
+    chapter = read_chapter(chapter_file)
+    groups = chapter.tab_groups()
+    assert len(groups) == 2
+    assert [c.framework for c in groups[0]] == list(FRAMEWORKS)
+    shared = [c for c in chapter.code_cells() if c.framework is None]
+    assert len(shared) == 1
+    assert chapter.title == 'A Small Chapter'
+
+
+@pytest.mark.parametrize('framework', FRAMEWORKS)
+def test_split_writes_one_notebook_per_framework(chapter_file, tmp_path,
+                                                 framework):
+    paths = split_chapter(chapter_file, tmp_path / 'out')
+    assert set(paths) == set(FRAMEWORKS)
+    nb = nbformat.read(paths[framework], as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == f'd2l-{framework}'
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    # two framework cells of its own plus the shared one
+    assert len(code) == 3
+    assert all(c.metadata.d2l_book.framework in (None, framework)
+               for c in code)
+    assert f"NAME = {framework!r}" in code[0].source
+    prose = [c for c in nb.cells if c.cell_type == 'markdown']
+    assert prose[0].source.startswith('# A Small Chapter')
+
+
+def test_jupytext_reads_the_same_cells(chapter_file):
+    """An author opening the chapter in Jupyter (Jupytext) sees our cells."""
+    ours = read_chapter(chapter_file)
+    theirs = jupytext.read(chapter_file, fmt='md:myst')
+    assert [c.cell_type for c in theirs.cells] == [c.kind for c in ours.cells]
+    for a, b in zip(theirs.cells, ours.cells):
+        assert a.source.strip() == b.source.strip()
+        if b.kind == 'code':
+            assert a.metadata.get('tags', []) == b.tags
+
+
+def test_real_chapters_round_trip_through_jupytext():
+    """Saving a chapter from Jupyter must not rewrite it."""
+    for path in sorted((ROOT / 'chapters').glob('*.md')):
+        text = path.read_text()
+        again = jupytext.writes(jupytext.reads(text, fmt='md:myst'),
+                                fmt='md:myst')
+        assert again.strip() == text.strip(), path
+
+
+def test_images_become_attachments(tmp_path):
+    folder = tmp_path / 'chapters'
+    (folder / 'img').mkdir(parents=True)
+    (folder / 'img' / 'dot.svg').write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    path = folder / 'pic.md'
+    path.write_text(FRONT_MATTER + '\n# Pic\n\n![A dot](img/dot.svg)\n')
+    nb = nbformat.read(split_chapter(path, tmp_path / 'out')['jax'],
+                       as_version=4)
+    cell = nb.cells[0]
+    assert '](attachment:dot.svg)' in cell.source
+    assert 'image/svg+xml' in cell.attachments['dot.svg']
+
+
+# ------------------------------------------------------------- bad input
+
+def error_of(text, tmp_path):
+    path = tmp_path / 'bad.md'
+    path.write_text(text)
+    with pytest.raises(ChapterError) as info:
+        split_chapter(path, tmp_path / 'out')
+    assert not (tmp_path / 'out').exists() or not list(
+        (tmp_path / 'out').iterdir()), 'no partial output'
+    return str(info.value), text.splitlines()
+
+
+def test_unknown_tag_names_file_and_line(tmp_path):
+    text = fixture_chapter_text().replace(':tags: [mxnet]', ':tags: [mxnett]',
+                                          1)
+    message, lines = error_of(text, tmp_path)
+    line = next(i for i, t in enumerate(lines, 1) if 'mxnett' in t) - 1
+    assert f'bad.md:{line}:' in message
+    assert "unknown tag 'mxnett'" in message
+
+
+def test_group_missing_a_framework(tmp_path):
+    sources = {fw: 'x = 1' for fw in FRAMEWORKS}
+    group = tab_group(sources).replace(code('jax', 'x = 1'), '')
+    message, lines = error_of(FRONT_MATTER + '\n# T\n\n' + group, tmp_path)
+    assert 'has no cell for jax' in message
+    first = next(i for i, t in enumerate(lines, 1) if t.startswith('```{code'))
+    assert f'bad.md:{first}:' in message
+
+
+def test_unclosed_code_cell(tmp_path):
+    text = FRONT_MATTER + '\n# T\n\n```{code-cell} ipython3\nx = 1\n'
+    message, lines = error_of(text, tmp_path)
+    assert 'never closed' in message
+    assert f'bad.md:{len(lines) - 1}:' in message
+
+
+def test_malformed_code_cell_opening(tmp_path):
+    text = FRONT_MATTER + '\n# T\n\n```{code-cell ipython3\nx = 1\n```\n'
+    message, _ = error_of(text, tmp_path)
+    assert 'malformed code cell opening' in message
+
+
+def test_two_frameworks_on_one_cell(tmp_path):
+    text = FRONT_MATTER + '\n' + code('pytorch, jax', 'x = 1')
+    message, _ = error_of(text, tmp_path)
+    assert 'belongs to one framework' in message
+
+
+def test_fenced_prose_code_is_not_a_cell():
+    text = FRONT_MATTER + '\n# T\n\n````md\n```{code-cell} ipython3\nx\n```\n````\n'
+    chapter = parse_chapter_text(text, 'x.md')
+    assert [c.kind for c in chapter.cells] == ['markdown']

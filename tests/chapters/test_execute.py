@@ -1,0 +1,70 @@
+"""Every chapter runs on every framework (smoke mode), through the build's
+own execute stage and the real framework kernels, and its outputs show the
+claims its text makes."""
+import os
+import pathlib
+
+import nbformat
+import pytest
+
+from bookbuild import FRAMEWORKS
+from bookbuild.cli import Layout
+from bookbuild.execute import execute_notebook
+from bookbuild.split import split_chapter
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# build/smoke by default: `make test-browser` renders from the same cache.
+LAYOUT = Layout(os.environ.get('D2L_SMOKE_DIR', ROOT / 'build' / 'smoke'))
+CHAPTERS = sorted((ROOT / 'chapters').glob('*.md'))
+
+# What each chapter's printed outputs must show, in every framework.
+CLAIMS = {
+    'densenet': [
+        {'NCHW': '4, 23, 8, 8', 'NHWC': '4, 8, 8, 23'},  # dense block demo
+        {'NCHW': '4, 10, 4, 4', 'NHWC': '4, 4, 4, 10'},  # transition demo
+        '758,226 trainable parameters',         # the model, same in all tabs
+        '7,978,856',                            # DenseNet-121 (Table 1)
+        'run mode: smoke',                      # the trainer says its mode
+        'val acc',                              # the final report
+        'the dense block needs',                # parameter efficiency
+        'ratio:',                               # memory arithmetic
+    ],
+}
+
+
+def printed(nb):
+    text = []
+    for cell in nb.cells:
+        for out in cell.get('outputs', []):
+            text.append(out.get('text', ''))
+            text.append(out.get('data', {}).get('text/plain', ''))
+    return '\n'.join(text)
+
+
+@pytest.mark.parametrize('framework', FRAMEWORKS)
+@pytest.mark.parametrize('chapter', CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_runs_in_smoke_mode(chapter, framework):
+    nb_path = split_chapter(chapter, LAYOUT.notebooks, [framework])[framework]
+    run = execute_notebook(
+        nb_path, LAYOUT.executed / nb_path.name, 'smoke',
+        lock_file=LAYOUT.lock_file(framework), library_dir=LAYOUT.library,
+        cache_dir=LAYOUT.cache, cell_timeout=600)
+    nb = nbformat.read(run['path'], as_version=4)
+    text = printed(nb)
+    layout = 'NHWC' if framework in ('jax', 'tensorflow') else 'NCHW'
+    for claim in CLAIMS.get(chapter.stem, []):
+        if isinstance(claim, dict):
+            claim = claim[layout]
+        assert claim in text, f'{chapter.name} on {framework}: no {claim!r}'
+    errors = [o for c in nb.cells for o in c.get('outputs', [])
+              if o.output_type == 'error' or o.get('name') == 'stderr'
+              and 'Traceback' in o.get('text', '')]
+    assert not errors
+    # The training cell leaves exactly one figure: the final learning curves.
+    train = [c for c in nb.cells if 'train' in c.metadata.get('tags', [])]
+    figures = [o for c in train for o in c.outputs
+               if 'image/svg+xml' in o.get('data', {})]
+    assert len(figures) == 1
+    # The whole chapter runs in smoke mode in under two minutes.
+    if not run['cached']:
+        assert run['seconds'] < 120, f'{run["seconds"]:.0f} s'

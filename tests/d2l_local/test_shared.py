@@ -1,0 +1,144 @@
+"""The framework-free half of d2l_local, run in every framework environment
+(numpy 1.23 under MXNet, numpy 2 elsewhere)."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
+                       write_idx, write_truncated)
+
+from d2l_local import shared  # noqa: E402
+
+
+def test_read_idx_round_trip(tmp_path):
+    array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    for compress in (True, False):
+        name = 'a.idx.gz' if compress else 'a.idx'
+        path = write_idx(tmp_path / name, array, compress)
+        np.testing.assert_array_equal(shared.read_idx(path), array)
+
+
+def test_bad_magic_names_the_file(tmp_path):
+    path = write_bad_magic(tmp_path / 'x-idx3-ubyte.gz')
+    with pytest.raises(shared.DataFileError, match='bad magic number') as e:
+        shared.read_idx(path)
+    assert str(path) in str(e.value)
+    assert 'dataset-fashion-mnist' in str(e.value)
+
+
+def test_wrong_length_names_the_file(tmp_path):
+    path = write_truncated(tmp_path / 'y-idx3-ubyte.gz')
+    with pytest.raises(shared.DataFileError, match='wrong length') as e:
+        shared.read_idx(path)
+    assert str(path) in str(e.value)
+
+
+def test_checksum_mismatch_names_the_file(tmp_path, monkeypatch):
+    folder = fake_fashion_mnist_dir(tmp_path)
+    monkeypatch.setenv('D2L_DATA', str(tmp_path))
+    with pytest.raises(shared.DataFileError, match='checksum mismatch') as e:
+        shared.load_fashion_mnist(train=True)
+    assert str(folder / 'train-images-idx3-ubyte.gz') in str(e.value)
+
+
+def test_missing_files_say_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv('D2L_DATA', str(tmp_path))
+    monkeypatch.setattr(shared, 'DEBIAN_DIR', tmp_path / 'nowhere')
+    monkeypatch.delenv('D2L_DOWNLOAD', raising=False)
+    with pytest.raises(shared.DataFileError, match='not found') as e:
+        shared.load_fashion_mnist(train=False)
+    assert 'apt-get install dataset-fashion-mnist' in str(e.value)
+
+
+def test_download_is_verified_and_atomic(tmp_path, monkeypatch):
+    """A download whose checksum is wrong leaves nothing behind; a right one
+    lands under its name (served from a file:// URL: no network in tests)."""
+    served = tmp_path / 'server'
+    served.mkdir()
+    payload = served / 'file.gz'
+    payload.write_bytes(b'not the real file')
+    target = tmp_path / 'cache' / 'file.gz'
+    with pytest.raises(shared.DataFileError, match='checksum mismatch'):
+        shared.download(payload.as_uri(), target, '0' * 64)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+    good = shared.sha256_of(payload)
+    assert shared.download(payload.as_uri(), target, good) == target
+    assert target.read_bytes() == b'not the real file'
+
+
+def test_real_data_has_the_expected_shape():
+    images, labels = shared.load_fashion_mnist(train=False)
+    assert images.shape == (10_000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (10_000,) and set(np.unique(labels)) == set(range(10))
+
+
+@pytest.mark.parametrize('mode,train,count', [
+    ('smoke', True, 384), ('smoke', False, 256),
+    ('quick', True, 12_000), ('quick', False, 2_000),
+    ('full', False, 10_000)])
+def test_modes_cap_the_examples(mode, train, count):
+    images, labels = shared.fashion_mnist_arrays(train, shared.RUN_MODES[mode])
+    assert len(images) == len(labels) == count
+    assert images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+    # a seeded subset still holds every class
+    assert len(np.unique(labels)) == 10
+
+
+def test_run_mode_from_the_environment(monkeypatch):
+    monkeypatch.delenv('D2L_MODE', raising=False)
+    assert shared.run_mode(gpu_found=False).name == 'quick'
+    assert shared.run_mode(gpu_found=True).name == 'full'
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+    assert shared.run_mode(gpu_found=True).name == 'smoke'
+    monkeypatch.setenv('D2L_MODE', 'fast')
+    with pytest.raises(ValueError, match="D2L_MODE='fast'"):
+        shared.run_mode()
+
+
+def test_mode_caps():
+    quick = shared.RUN_MODES['quick']
+    assert quick.cap_epochs(10) == 4 and quick.cap_epochs(2) == 2
+    assert quick.cap_image_size((96, 96)) == (32, 32)
+    assert quick.cap_image_size((28, 28)) == (28, 28)
+    assert shared.RUN_MODES['full'].cap_image_size((96, 96)) == (96, 96)
+    assert 'smoke' in shared.RUN_MODES['smoke'].describe()
+
+
+def test_save_hyperparameters():
+    class Thing(shared.HyperParameters):
+        def __init__(self, a, b=2, c=3):
+            self.save_hyperparameters(ignore=['c'])
+
+    thing = Thing(1)
+    assert (thing.a, thing.b) == (1, 2) and not hasattr(thing, 'c')
+
+
+def test_batch_indices_cover_every_example_once():
+    rng = np.random.default_rng(0)
+    batches = shared.batch_indices(10, 4, shuffle=True, rng=rng)
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(np.concatenate(batches)) == list(range(10))
+
+
+def test_progress_board_averages_every_n():
+    board = shared.ProgressBoard(display=False)
+    for x in range(4):
+        board.draw(x, x * 2.0, 'loss', every_n=2)
+    assert board.data['loss'] == [(0.5, 1.0), (2.5, 5.0)]
+    fig = board.figure()
+    assert fig.axes[0].get_lines()[0].get_label() == 'loss'
+
+
+def test_training_log_prints_a_line_per_epoch(capsys):
+    log = shared.TrainingLog(max_epochs=2)
+    log.end_epoch(0, 1.5, 1.2, 0.5, examples=100)
+    log.end_epoch(1, 1.0, 0.9, 0.7, examples=100)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('epoch 1/2: train loss 1.500, val loss 1.200')
+    assert len(out) == 2
+    assert log.history[-1]['val_acc'] == 0.7
+    assert 'val acc 0.700' in log.summary()
