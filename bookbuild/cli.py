@@ -118,6 +118,8 @@ def parse_args(argv):
                         help='run mode (default: $D2L_MODE, else full with a '
                         'GPU, quick without)')
     parser.add_argument('--build-dir', default=str(ROOT / 'build'))
+    parser.add_argument('--root', default=str(ROOT),
+                        help='the book: chapters/, d2l_local/, requirements/')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
     return parser.parse_args(argv)
@@ -136,7 +138,7 @@ def main(argv=None):
         if unknown:
             raise BuildError(f'unknown framework {unknown[0]!r}; choose from '
                              f'{", ".join(FRAMEWORKS)}')
-        layout = Layout(args.build_dir)
+        layout = Layout(args.build_dir, args.root)
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
             build_notebooks(layout, chapters, frameworks, progress)

@@ -1,0 +1,584 @@
+"""d2l_local for JAX with Flax linen and optax: `from d2l_local import jax as d2l`.
+
+The JAX half of the small d2l-style library the chapters import. Models are
+Flax `linen` modules (so hyperparameters are dataclass fields, not
+`save_hyperparameters()` calls), optimizers are optax transformations, and
+the training state is a `flax.training.train_state.TrainState` that also
+carries BatchNorm's running statistics. The Trainer compiles ONE train step
+(forward, `jax.value_and_grad`, optax update, new batch statistics) and one
+eval step with `jax.jit`, and reads metrics back from the device only once
+per plotted point and once per epoch. Images are NHWC.
+
+The training flag is a call argument, `model(X, training)`, that every
+layer with BatchNorm or Dropout takes and passes on explicitly
+(`BatchNorm(use_running_average=not training)`): True in the train step,
+False in the eval step and in the shape helpers. So BatchNorm normalises
+with batch statistics and updates its running averages only while training.
+
+Inside this module `jax` is the real JAX: absolute imports make the
+package's own `d2l_local.jax` unable to shadow it. The framework-free half
+(run modes, the Fashion-MNIST files, the progress board, the per-epoch log)
+lives in `d2l_local.shared`.
+"""
+import dataclasses
+import functools
+import inspect
+import math
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+from flax.training import train_state
+
+from d2l_local import shared
+from d2l_local.shared import HyperParameters, ProgressBoard
+
+__all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
+           'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
+           'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
+           'run_mode']
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+def _layers(net):
+    """The top-level children of a net: the items of a list or tuple, the
+    layers of an `nn.Sequential`, or the net itself."""
+    if isinstance(net, nn.Sequential):
+        return tuple(net.layers)
+    if isinstance(net, (list, tuple)):
+        return tuple(net)
+    return (net,)
+
+
+@functools.lru_cache(maxsize=1024)
+def _takes_training(fn):
+    try:
+        return 'training' in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
+def _apply_layer(layer, X, training):
+    """Call one layer, handing on the training flag if it takes one (the
+    chapter's blocks do; `nn.Dense` or `nn.relu` do not)."""
+    fn = type(layer).__call__ if isinstance(layer, nn.Module) else layer
+    if _takes_training(fn):
+        return layer(X, training=training)
+    return layer(X)
+
+
+def _layer_name(layer):
+    if isinstance(layer, nn.Module):
+        return type(layer).__name__
+    return getattr(layer, '__name__', type(layer).__name__)
+
+
+class TrainState(train_state.TrainState):
+    """Parameters, optimizer state and step count (Flax's TrainState), plus
+    BatchNorm's running statistics and a key for stochastic layers."""
+    batch_stats: Any
+    dropout_key: Any
+
+
+class Module(nn.Module, HyperParameters):
+    """The base class of the chapters' models: a Flax module with a network
+    `self.net` (a list of layers, built in `setup`), a loss, an optimizer,
+    and the two pure steps the Trainer compiles.
+
+    Hyperparameters are dataclass fields, as Flax requires; the two plotting
+    ones are keyword-only so that a subclass' own fields keep their order.
+    """
+    plot_train_per_epoch: int = dataclasses.field(default=2, kw_only=True)
+    plot_valid_per_epoch: int = dataclasses.field(default=1, kw_only=True)
+    # Flax modules are frozen dataclasses (and cloned on every init/apply);
+    # what the host changes while training (the board, the trainer, plot
+    # buffers) lives in one mutable dict that is no hyperparameter.
+    host: dict = dataclasses.field(default_factory=dict, init=False)
+
+    @property
+    def board(self):
+        if 'board' not in self.host:
+            self.host['board'] = ProgressBoard()
+        return self.host['board']
+
+    @property
+    def trainer(self):
+        return self.host.get('trainer')
+
+    def loss(self, Y_hat, Y):
+        raise NotImplementedError
+
+    def __call__(self, X, training=False):
+        return self.forward(X, training)
+
+    def forward(self, X, training=False):
+        assert hasattr(self, 'net'), 'Neural network is not defined'
+        for layer in _layers(self.net):
+            X = _apply_layer(layer, X, training)
+        return X
+
+    @nn.nowrap  # host-side bookkeeping: no Flax scope handling per call
+    def plot(self, key, value, train):
+        """Plot a metric at x = fractional epoch, like the d2l book: train
+        points every num_train_batches / plot_train_per_epoch batches (their
+        mean), validation points once per epoch.
+
+        `value` may be a device array: values stay on the device until a
+        plotted point is complete, so plotting costs one host sync per point,
+        not one per step.
+        """
+        trainer = self.host.get('trainer')
+        if trainer is None:  # a step called by hand, outside Trainer.fit
+            return
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            n = trainer.num_val_batches / self.plot_valid_per_epoch
+        label = ('train_' if train else 'val_') + key
+        xs, ys = self.host.setdefault('plot_buffer', {}).setdefault(
+            label, ([], []))
+        xs.append(x)
+        ys.append(value)
+        if len(ys) >= max(1, int(n)):
+            y = float(np.mean(jax.device_get(ys)))
+            self.board.draw(sum(xs) / len(xs), y, label)
+            xs.clear()
+            ys.clear()
+
+    def _variables(self, state, params):
+        return {'params': params, 'batch_stats': state.batch_stats}
+
+    def training_step(self, state, batch):
+        """One optimisation step, a pure function the Trainer jits: returns
+        the new state and the minibatch loss."""
+        dropout_key = jax.random.fold_in(state.dropout_key, state.step)
+
+        def loss_fn(params):
+            Y_hat, updates = state.apply_fn(
+                self._variables(state, params), *batch[:-1], training=True,
+                mutable=['batch_stats'], rngs={'dropout': dropout_key})
+            return self.loss(Y_hat, batch[-1]), updates
+
+        (l, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params)
+        state = state.apply_gradients(
+            grads=grads,
+            batch_stats=updates.get('batch_stats', state.batch_stats))
+        return state, l
+
+    def validation_step(self, state, batch):
+        """The metrics of one validation minibatch (pure, jitted): a dict of
+        scalars, each plotted and averaged over the epoch by the Trainer."""
+        Y_hat = state.apply_fn(self._variables(state, state.params),
+                               *batch[:-1], training=False)
+        return {'loss': self.loss(Y_hat, batch[-1])}
+
+    def configure_optimizers(self):
+        return optax.sgd(self.lr)
+
+    def apply_init(self, dummy_input, key=None, init=None):
+        """The model's variables ({'params': ..., 'batch_stats': ...}) for
+        inputs like `dummy_input`; `init` (e.g. `init_cnn`) then
+        re-initialises the parameters."""
+        key = get_key() if key is None else key
+        init_key, reinit_key = jax.random.split(key)
+        # Compiled: the forward pass is dead code in the program (only the
+        # variables are returned), and one compilation beats dispatching
+        # every initializer and layer op by op.
+        variables = dict(jax.jit(self.init, static_argnames='training')(
+            init_key, dummy_input, training=False))
+        if init is not None:
+            variables['params'] = init(variables['params'], reinit_key)
+        return variables
+
+    def layer_summary(self, X_shape):
+        """Print and return each top-level layer of `self.net` with the
+        output shape it gives for an input of `X_shape` (NHWC). Shapes only:
+        `jax.eval_shape` traces the model without computing anything."""
+        layer_names = []
+
+        def outputs(module, X):
+            results = []
+            for layer in _layers(module.net):  # `net` exists once bound
+                X = _apply_layer(layer, X, False)
+                layer_names.append(_layer_name(layer))
+                results.append(X)
+            return results
+
+        X = jax.ShapeDtypeStruct(tuple(X_shape), jnp.float32)
+        shapes = jax.eval_shape(lambda X: self.init_with_output(
+            jax.random.key(0), X, method=outputs)[0], X)
+        rows = []
+        for name, out in zip(layer_names, shapes):
+            shape = tuple(out.shape)
+            print(f'{name:<16} output shape: {shape}')
+            rows.append((name, shape))
+        return rows
+
+    def count_parameters(self, X_shape):
+        """Trainable parameters (the 'params' collection, not BatchNorm's
+        statistics) of the model for inputs of X_shape. `jax.eval_shape`
+        creates their shapes only: nothing is computed or allocated."""
+        X = jax.ShapeDtypeStruct(tuple(X_shape), jnp.float32)
+        variables = jax.eval_shape(lambda X: self.init(
+            jax.random.key(0), X, training=False), X)
+        return sum(math.prod(p.shape)
+                   for p in jax.tree_util.tree_leaves(variables['params']))
+
+
+class Classifier(Module):
+    """A Module whose loss is cross-entropy and that also reports accuracy."""
+
+    def validation_step(self, state, batch):
+        Y_hat = state.apply_fn(self._variables(state, state.params),
+                               *batch[:-1], training=False)
+        return {'loss': self.loss(Y_hat, batch[-1]),
+                'acc': self.accuracy(Y_hat, batch[-1])}
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """The fraction of correct predictions (a device array: no sync)."""
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        compare = (Y_hat.argmax(axis=1) == Y.reshape(-1)).astype(jnp.float32)
+        return compare.mean() if averaged else compare
+
+    def loss(self, Y_hat, Y, averaged=True):
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        l = optax.softmax_cross_entropy_with_integer_labels(Y_hat,
+                                                            Y.reshape(-1))
+        return l.mean() if averaged else l
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+class _ArrayBatches:
+    """Minibatches of in-memory numpy arrays, handed to the device one
+    batch at a time.
+
+    The data already sits in host memory, so gathering a batch with numpy
+    and transferring it is all a loader has to do; JAX dispatches
+    asynchronously, so this overlaps with the previous step's compute. Each
+    pass over a shuffled loader draws a new permutation from its seeded
+    generator.
+    """
+
+    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
+        self.arrays, self.batch_size = arrays, batch_size
+        self.shuffle, self.rng = shuffle, rng
+        self.transform = transform
+
+    def __len__(self):
+        return math.ceil(len(self.arrays[0]) / self.batch_size)
+
+    def __iter__(self):
+        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
+                                        self.shuffle, self.rng):
+            batch = tuple(a[idx] for a in self.arrays)
+            yield (self.transform(batch) if self.transform
+                   else tuple(jax.device_put(a) for a in batch))
+
+
+class DataModule(HyperParameters):
+    """The base class of data: `get_dataloader(train)` gives the batches."""
+
+    def __init__(self):
+        # Its own generator, seeded from numpy's global one: set_seed(s)
+        # fixes every epoch's order.
+        self.rng = np.random.default_rng(np.random.randint(0, 2 ** 31))
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, arrays, train, transform=None):
+        """Batches of `arrays`; shuffled every epoch when training."""
+        return _ArrayBatches(tuple(arrays), self.batch_size, shuffle=train,
+                             rng=self.rng, transform=transform)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _to_images(X, size):
+    """[B, H, W] -> NHWC [B, h, w, 1], resized bilinearly (half-pixel
+    centres, as torchvision's Resize on tensors) on the device, compiled."""
+    return jax.image.resize(X[..., None], (X.shape[0], *size, 1),
+                            method='bilinear', antialias=False)
+
+
+class FashionMNIST(DataModule):
+    """Fashion-MNIST from its real IDX files, as NHWC float32 images in
+    [0, 1] and int32 labels, cut to the run mode's caps. Images are resized
+    per batch on the device, never all at once."""
+
+    def __init__(self, batch_size=64, resize=(28, 28)):
+        super().__init__()
+        self.save_hyperparameters()
+        self.mode = run_mode()
+        self.resize = self.mode.cap_image_size(tuple(resize))
+        self.train = shared.fashion_mnist_arrays(True, self.mode)
+        self.val = shared.fashion_mnist_arrays(False, self.mode)
+
+    def _transform(self, batch):
+        X, y = batch
+        if X.shape[1:] == self.resize:  # nothing to compute: just transfer
+            return jax.device_put(X[..., None]), jax.device_put(y)
+        return _to_images(X, self.resize), jax.device_put(y)
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return self.get_tensorloader(data, train, transform=self._transform)
+
+    def text_labels(self, indices):
+        return [shared.TEXT_LABELS[int(i)] for i in indices]
+
+    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y)
+        return _show_images(np.asarray(X)[..., 0], nrows, ncols,
+                            titles=labels)
+
+
+def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of grey images with titles (framework-free: numpy arrays)."""
+    import matplotlib
+    if not shared.in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    shared.use_svg_display()
+    _, axes = plt.subplots(num_rows, num_cols,
+                           figsize=(num_cols * scale, num_rows * scale),
+                           squeeze=False)
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap='gray')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles and i < len(titles):
+            ax.set_title(titles[i])
+    return axes
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+class Trainer(HyperParameters):
+    """Trains a Module on a DataModule.
+
+    `fit` builds a TrainState (parameters from `model.apply_init`, the
+    optimizer from `model.configure_optimizers`, clipped by global norm if
+    asked), then jits `model.training_step` and `model.validation_step`
+    once each. The loop only dispatches those steps and keeps their device
+    outputs; the host reads them once per plotted point and once per epoch.
+    After `fit`, `trainer.state` holds the trained variables (each `fit`
+    starts from freshly initialised ones).
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+        self.history = []
+
+    def _device(self):
+        """The device to train on, and a line saying which and why."""
+        found = num_gpus()
+        if self.num_gpus > 0 and found > 0:
+            device = gpu(0)
+            return device, f'device: GPU {device} ({device.device_kind})'
+        if self.num_gpus > 0:
+            return cpu(), (f'device: CPU (asked for {self.num_gpus} GPU(s), '
+                           'none found)')
+        return cpu(), 'device: CPU'
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        model.host['trainer'] = self
+        model.host['plot_buffer'] = {}
+        model.board.xlim = [0, self.epochs]
+        # Shapes from one example of the first validation batch (the val
+        # loader does not shuffle, so no epoch order is consumed).
+        batch = next(iter(self.val_dataloader), None)
+        if batch is None:
+            batch = next(iter(self.train_dataloader))
+        X = batch[0][:1]
+        init_key, dropout_key = jax.random.split(get_key())
+        variables = model.apply_init(X, key=init_key)
+        tx = model.configure_optimizers()
+        if self.gradient_clip_val > 0:
+            tx = optax.chain(optax.clip_by_global_norm(self.gradient_clip_val),
+                             tx)
+        self.state = TrainState.create(
+            apply_fn=model.apply, params=variables['params'],
+            batch_stats=variables.get('batch_stats', {}), tx=tx,
+            dropout_key=dropout_key)
+        self.model = model
+        # The old state's buffers are donated to the new one (no copy).
+        self.train_step = jax.jit(model.training_step, donate_argnums=0)
+        self.eval_step = jax.jit(model.validation_step)
+
+    def fit(self, model, data):
+        mode = run_mode()
+        device, device_line = self._device()
+        print(f'{mode.describe()}; {device_line}', flush=True)
+        self.epochs = mode.cap_epochs(self.max_epochs)
+        with jax.default_device(device):
+            self.prepare_data(data)
+            self.prepare_model(model)
+            self.log = shared.TrainingLog(self.epochs)
+            self.history = self.log.history
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+            for self.epoch in range(self.epochs):
+                self.fit_epoch()
+        model.board.show()
+        print(self.log.summary(), flush=True)
+
+    def fit_epoch(self):
+        model = self.model
+        losses, sizes = [], []
+        for batch in self.train_dataloader:
+            self.state, loss = self.train_step(self.state, batch)
+            model.plot('loss', loss, train=True)
+            losses.append(loss)
+            sizes.append(len(batch[-1]))
+            self.train_batch_idx += 1
+        metrics, val_sizes = [], []
+        for batch in self.val_dataloader:
+            values = self.eval_step(self.state, batch)
+            for key, value in values.items():
+                model.plot(key, value, train=False)
+            metrics.append(values)
+            val_sizes.append(len(batch[-1]))
+            self.val_batch_idx += 1
+        # Besides the plotted points, the epoch's only host sync: every
+        # step's numbers in one transfer. (A short last batch compiles
+        # each step once more, in the first epoch only.)
+        losses, metrics = jax.device_get((losses, metrics))
+        means = {key: np.average([m[key] for m in metrics], weights=val_sizes)
+                 for key in (metrics[0] if metrics else {})}
+        self.log.end_epoch(self.epoch,
+                           np.average(losses, weights=sizes) if losses
+                           else math.nan,
+                           means.get('loss', math.nan),
+                           means.get('acc', math.nan), sum(sizes))
+
+
+def add_to_class(Class):
+    """Register the decorated function as a method of `Class`
+    (`shared.add_to_class`), Flax-aware: on a Flax module the method gets the
+    state-management wrapper Flax gives every method written in a class body,
+    without which a `setup` added this way could not create submodules."""
+    def wrapper(obj):
+        method = obj
+        if (isinstance(Class, type) and issubclass(Class, nn.Module)
+                and callable(obj) and not hasattr(obj, 'nowrap')):
+            method = nn.module.wrap_method_once(obj)
+        setattr(Class, obj.__name__, method)
+        return obj
+    return wrapper
+
+_xavier_uniform = nn.initializers.xavier_uniform()
+
+
+def init_cnn(layer_or_params, key=None):
+    """Xavier-uniform weights and zero biases for conv and dense layers.
+
+    Two ways, both Flax idioms:
+    - `Conv = init_cnn(nn.Conv)` gives the layer class with these
+      initializers bound (`kernel_init`, `bias_init`), for a model's code;
+    - `init_cnn(params, key)` re-initialises an existing parameter pytree:
+      every 'kernel' (conv and dense weights) Xavier-uniform, every 'bias'
+      zero (BatchNorm's biases start at zero anyway); `apply_init(X,
+      init=init_cnn)` does this after creating the variables.
+    """
+    if isinstance(layer_or_params, type) and issubclass(layer_or_params,
+                                                        nn.Module):
+        return functools.partial(layer_or_params, kernel_init=_xavier_uniform,
+                                 bias_init=nn.initializers.zeros)
+    params = layer_or_params
+    key = get_key() if key is None else key
+    paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
+    keys = jax.random.split(key, max(1, len(paths_leaves)))
+    new = []
+    for (path, leaf), k in zip(paths_leaves, keys):
+        name = getattr(path[-1], 'key', None) if path else None
+        if name == 'kernel' and leaf.ndim >= 2:
+            leaf = _xavier_uniform(k, leaf.shape, leaf.dtype)
+        elif name == 'bias':
+            leaf = jnp.zeros_like(leaf)
+        new.append(leaf)
+    return jax.tree_util.tree_unflatten(treedef, new)
+
+
+# --------------------------------------------------------------------------
+# Devices, seeds, run mode
+# --------------------------------------------------------------------------
+
+def cpu():
+    return jax.devices('cpu')[0]
+
+
+def gpu(i=0):
+    return jax.devices('gpu')[i]
+
+
+def num_gpus():
+    try:
+        return len(jax.devices('gpu'))
+    except RuntimeError:  # no GPU backend in this jaxlib, or no GPU
+        return 0
+
+
+def try_gpu(i=0):
+    """The i-th GPU if there is one, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+# The keys are XLA's RngBitGenerator ('rbg') keys rather than JAX's default
+# threefry: every initializer draws its own random bits, and threefry's
+# bit generation is a large program to compile for each of them (on CPU,
+# initialising the chapter's DenseNet took several times longer). Keys carry
+# their implementation, so everything split from them follows.
+_KEY_IMPL = 'rbg'
+_key = None
+
+
+def set_seed(seed):
+    """Seed Python, numpy and this module's JAX key (from which model
+    initialisation and dropout keys are split): a smoke run on CPU then
+    repeats its numbers exactly."""
+    global _key
+    shared.seed_python_and_numpy(seed)
+    _key = jax.random.key(seed, impl=_KEY_IMPL)
+
+
+def get_key():
+    """A fresh PRNG key split off the one set_seed planted (not exported:
+    JAX's own keys are explicit; this is the d2l convenience)."""
+    global _key
+    if _key is None:
+        _key = jax.random.key(0, impl=_KEY_IMPL)
+    _key, key = jax.random.split(_key)
+    return key
+
+
+def run_mode():
+    """The active run mode: $D2L_MODE, else full with a GPU, quick without."""
+    return shared.run_mode(num_gpus() > 0)

@@ -1,0 +1,457 @@
+"""d2l_local for MXNet 1.9 (Gluon): `from d2l_local import mxnet as d2l`.
+
+The chapters' models are Gluon `HybridBlock`s written against MXNet's NumPy
+interface (`from mxnet import np, npx; npx.set_np()`, as the d2l book's MXNet
+tab does; this module switches it on at import). A `Module` is a plain
+`gluon.Block` holding the network in `self.net`; the Trainer *hybridizes* the
+model (`model.hybridize(static_alloc=True)`), which compiles every
+HybridBlock inside it into one cached graph, then runs the usual Gluon loop:
+`autograd.record()` (training mode: BatchNorm normalises with the batch's
+statistics and updates its running averages), `backward()`,
+`gluon.Trainer.step`. Images are NCHW.
+
+MXNet executes asynchronously: Python only queues work. The Trainer keeps the
+per-batch losses on the device and reads them only when it plots (twice an
+epoch) and at the end of an epoch, so it adds no host sync per step.
+
+The framework-free half (run modes, the Fashion-MNIST files, the progress
+board, the per-epoch log) lives in `d2l_local.shared`.
+"""
+import numpy as onp  # host-side numpy; `np` below is MXNet's NumPy interface
+from mxnet import autograd, context, gluon, init, np, npx
+
+from d2l_local import shared
+
+# The d2l book's MXNet code is written against the NumPy interface: arrays are
+# `mxnet.numpy.ndarray`s and Gluon layers build `np` graphs.
+npx.set_np()
+
+__all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
+           'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
+           'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
+           'run_mode']
+
+HyperParameters = shared.HyperParameters
+ProgressBoard = shared.ProgressBoard
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+# A plain Block (not a HybridBlock): in MXNet 1.x a HybridBlock must not
+# override `forward` (it dispatches to `hybrid_forward`), and every d2l model
+# defines `forward`. Hybridizing the Module still compiles `self.net` and
+# every HybridBlock inside it; only the thin `forward` stays in Python.
+class Module(gluon.Block, HyperParameters):
+    """The base class of models: a network `self.net`, a loss, and the steps
+    the Trainer runs."""
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, Y_hat, Y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        assert hasattr(self, 'net'), 'Neural network is defined'
+        return self.net(X)
+
+    def plot(self, key, value, train):
+        """Draw one point at x = (fractional) epoch.
+
+        The Trainer calls this with values already averaged on the device:
+        `plot_train_per_epoch` train points and one validation point per
+        epoch, so that plotting never forces a host sync per batch.
+        """
+        assert hasattr(self, 'trainer'), 'Trainer is not inited'
+        if train:
+            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
+        else:
+            x = self.trainer.epoch + 1
+        self.board.draw(x, float(value), ('train_' if train else 'val_') + key)
+
+    def training_step(self, batch):
+        """The loss of one batch. The Trainer calls it inside
+        `autograd.record()`, i.e. in training mode: BatchNorm uses the
+        batch's statistics and updates its running averages."""
+        return self.loss(self(*batch[:-1]), batch[-1])
+
+    def validation_step(self, batch):
+        """Metrics of one batch in inference mode (outside
+        `autograd.record()`), as a dict of batch means; the Trainer averages
+        them over the epoch, plots and logs them."""
+        Y_hat = self(*batch[:-1])
+        return {'loss': self.loss(Y_hat, batch[-1])}
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr})
+
+    def apply_init(self, X_shape=None, init=None):
+        """(Re)initialise `self.net` with `init` (default: `init_cnn`); with
+        `X_shape`, also materialise the weights with a zeros input of that
+        shape (Gluon infers the input sizes of layers at the first call)."""
+        self.net.initialize(init if init is not None else init_cnn,
+                            ctx=self._device(), force_reinit=True)
+        if X_shape is not None:
+            self(np.zeros(X_shape, ctx=self._device()))
+
+    def _device(self):
+        """Where the parameters live (or will live, once shapes are known)."""
+        for param in self.collect_params().values():
+            if _initialised(param):
+                return param.list_ctx()[0]
+        return context.current_context()
+
+    def layer_summary(self, X_shape):
+        """Run a zeros input through the top-level layers of `self.net`,
+        print each one's output shape, return [(class name, shape), ...]."""
+        X = np.zeros(X_shape, ctx=self._device())
+        rows = []
+        for layer in self.net:
+            X = layer(X)
+            rows.append((type(layer).__name__, tuple(X.shape)))
+            print(f'{rows[-1][0]:<16} output shape: {rows[-1][1]}')
+        return rows
+
+    def count_parameters(self, X_shape):
+        """Trainable parameters, once a zeros input of `X_shape` has given
+        every layer its shapes (BatchNorm's running statistics have
+        grad_req='null': they are not trained)."""
+        self(np.zeros(X_shape, ctx=self._device()))
+        return sum(int(onp.prod(p.shape))
+                   for p in self.collect_params().values()
+                   if p.grad_req != 'null')
+
+
+def _initialised(param):
+    """Whether `initialize` was called (the data may still be deferred
+    until the first call tells Gluon the shapes)."""
+    try:
+        param.list_ctx()
+    except RuntimeError:
+        return False
+    return True
+
+
+class Classifier(Module):
+    """A Module with cross-entropy loss and accuracy."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        return {'loss': self.loss(Y_hat, batch[-1]),
+                'acc': self.accuracy(Y_hat, batch[-1])}
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """Fraction (or per-example 0/1) of correct predictions."""
+        Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
+        preds = Y_hat.argmax(axis=1).astype(Y.dtype)
+        compare = (preds == Y.reshape(-1)).astype('float32')
+        return compare.mean() if averaged else compare
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy of logits `Y_hat` against integer labels `Y`."""
+        Y_hat = Y_hat.reshape(-1, Y_hat.shape[-1])
+        losses = -npx.pick(npx.log_softmax(Y_hat), Y.reshape(-1))
+        return losses.mean() if averaged else losses
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+class _BatchLoader:
+    """Batches of in-memory numpy arrays as MXNet arrays on the CPU: a fresh
+    (seeded) order every epoch when shuffling, `transform` applied to each
+    batch. The Trainer moves the batches to its device."""
+
+    def __init__(self, arrays, batch_size, shuffle, seed, transform=None):
+        self.arrays, self.batch_size = arrays, batch_size
+        self.shuffle, self.transform = shuffle, transform
+        # One generator for the loader's life: each epoch continues it, so
+        # epochs differ from each other but a run repeats exactly.
+        self._rng = onp.random.default_rng(seed)
+
+    def __len__(self):
+        return -(-len(self.arrays[0]) // self.batch_size)
+
+    def __iter__(self):
+        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
+                                        self.shuffle, self._rng):
+            batch = tuple(np.array(a[idx], dtype=a.dtype, ctx=cpu())
+                          for a in self.arrays)
+            yield self.transform(*batch) if self.transform else batch
+
+
+class DataModule(HyperParameters):
+    """The base class of data: loaders for training and validation."""
+
+    def __init__(self):
+        # The shuffle seed is drawn from numpy, so `set_seed` fixes the order
+        # of every epoch.
+        self.seed = int(onp.random.randint(2 ** 31 - 1))
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, arrays, train, indices=slice(0, None),
+                         transform=None):
+        """Batches of (a slice of) in-memory numpy arrays, shuffled each
+        epoch when training, `transform` applied per batch."""
+        arrays = tuple(a[indices] for a in arrays)
+        return _BatchLoader(arrays, self.batch_size, shuffle=train,
+                            seed=self.seed, transform=transform)
+
+
+class FashionMNIST(DataModule):
+    """Fashion-MNIST from its real IDX files (see `d2l_local.shared`), cut to
+    the run mode's caps; batches are NCHW float32 in [0, 1] and int32 labels."""
+
+    def __init__(self, batch_size=64, resize=(28, 28)):
+        super().__init__()
+        self.save_hyperparameters()
+        mode = run_mode()
+        self.resize = mode.cap_image_size(resize)
+        self.train = shared.fashion_mnist_arrays(True, mode)
+        self.val = shared.fashion_mnist_arrays(False, mode)
+
+    def _prepare(self, X, y):
+        """One batch: resize bilinearly if asked (half-pixel centres, like
+        torchvision's Resize on tensors when enlarging), add the channel
+        axis. `npx.image.resize` works on NHWC and takes (width, height);
+        with one channel, NHWC and NCHW differ only by a reshape."""
+        n, h, w = X.shape
+        if tuple(self.resize) != (h, w):
+            h, w = self.resize
+            X = npx.image.resize(X.reshape(n, *X.shape[1:], 1), size=(w, h),
+                                 interp=1)
+        return X.reshape(n, 1, h, w), y
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return self.get_tensorloader(data, train, transform=self._prepare)
+
+    def text_labels(self, indices):
+        return [shared.TEXT_LABELS[int(i)] for i in indices]
+
+    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y.asnumpy())
+        return _show_images(X[:, 0].asnumpy(), nrows, ncols, titles=labels)
+
+
+def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of grey images (framework-free drawing)."""
+    import matplotlib
+    if not shared.in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    shared.use_svg_display()
+    _, axes = plt.subplots(num_rows, num_cols, squeeze=False,
+                           figsize=(num_cols * scale, num_rows * scale))
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap='gray')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i])
+    return axes
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+class Trainer(HyperParameters):
+    """Trains a Module on a DataModule: hybridized model, capped by the run
+    mode. `history` holds one dict per epoch (see `shared.TrainingLog`)."""
+
+    # How many steps Python may queue ahead of the device. MXNet runs
+    # asynchronously and nothing in the loop waits for a result, so without
+    # a bound Python would queue a whole epoch of input batches in memory.
+    # Waiting on the loss of a step this far back keeps the device fed.
+    max_steps_ahead = 2
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+        self.history = []
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        model.trainer = self
+        model.board.xlim = [0, self.epochs]
+        params = model.collect_params()
+        # A model that never initialised its parameters gets init_cnn (on
+        # the device straight away); one that did, usually on the CPU (the
+        # default context), has them moved (or their pending deferred
+        # initialisation redirected).
+        fresh = [p for p in params.values() if not _initialised(p)]
+        for p in fresh:
+            p.initialize(ctx=self.ctx, default_init=init_cnn)
+        if any(p.list_ctx() != [self.ctx] for p in params.values()):
+            params.reset_ctx(self.ctx)
+        # Compile every HybridBlock into a cached graph; static_alloc plans
+        # its memory once and reuses it at every step.
+        model.hybridize(static_alloc=True)
+        self._trainable = [p for p in params.values() if p.grad_req != 'null']
+        self.model = model
+
+    def prepare_batch(self, batch):
+        return [a.as_in_ctx(self.ctx) for a in batch]
+
+    def _device(self):
+        """(MXNet context, words for the log): a GPU only if asked for and
+        present."""
+        if self.num_gpus > 0 and num_gpus() > 0:
+            return gpu(0), 'GPU 0 (mxnet gpu(0))'
+        if self.num_gpus > 0:
+            return cpu(), 'CPU (a GPU was asked for, none was found)'
+        return cpu(), 'CPU (num_gpus=0)'
+
+    def clip_gradients(self, grad_clip_val):
+        """Rescale all gradients so that their global norm is at most
+        `grad_clip_val`, on the device (no host sync: the scale is
+        min(1, clip / norm), computed as an array)."""
+        grads = [p.grad(self.ctx) for p in self._trainable]
+        norm = np.sqrt(sum((g * g).sum() for g in grads))
+        scale = np.minimum(grad_clip_val / (norm + 1e-6), 1.0)
+        for g in grads:
+            g *= scale
+
+    def fit(self, model, data):
+        mode = run_mode()
+        self.ctx, device_words = self._device()
+        print(mode.describe())
+        print(f'training on {device_words}')
+        self.epochs = mode.cap_epochs(self.max_epochs)
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.optim = model.configure_optimizers()
+        self.epoch = 0
+        self.train_batch_idx = 0
+        self.val_batch_idx = 0
+        self.log = shared.TrainingLog(self.epochs)
+        self.history = self.log.history
+        for self.epoch in range(self.epochs):
+            self.fit_epoch()
+        model.board.show()
+        print(self.log.summary())
+
+    def fit_epoch(self):
+        model = self.model
+        every = max(1, self.num_train_batches // model.plot_train_per_epoch)
+        losses, chunk, examples = [], [], 0
+        for batch in self.train_dataloader:
+            batch = self.prepare_batch(batch)
+            with autograd.record():
+                loss = model.training_step(batch)
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val)
+            # The loss is already a batch mean: no further rescaling.
+            self.optim.step(1)
+            losses.append(loss)
+            chunk.append(loss)
+            examples += batch[-1].shape[0]
+            self.train_batch_idx += 1
+            if len(losses) > self.max_steps_ahead:
+                losses[-1 - self.max_steps_ahead].wait_to_read()
+            if len(chunk) == every:
+                model.plot('loss', np.stack(chunk).mean(), train=True)
+                chunk = []
+        train_loss = (float(np.stack(losses).mean()) if losses
+                      else float('nan'))
+
+        # Sums of batch means times batch sizes, kept on the device: a short
+        # last batch weighs what it is; one host read per metric per epoch.
+        sums, count = {}, 0
+        for batch in self.val_dataloader:
+            batch = self.prepare_batch(batch)
+            n = batch[-1].shape[0]
+            for k, v in model.validation_step(batch).items():
+                sums[k] = sums[k] + v * n if k in sums else v * n
+            count += n
+            self.val_batch_idx += 1
+        val = {k: float(v) / count for k, v in sums.items()}
+        for k, v in val.items():
+            model.plot(k, v, train=False)
+        self.log.end_epoch(self.epoch, train_loss,
+                           val.get('loss', float('nan')),
+                           val.get('acc', float('nan')), examples)
+
+
+add_to_class = shared.add_to_class
+
+
+class _CNNInit(init.Xavier):
+    """Xavier (Glorot) uniform weights, zero biases.
+
+    Gluon initialises each parameter by its name: `*_weight` (conv and
+    dense kernels) gets Xavier uniform with the fans of the kernel
+    (fan_in = in_channels * kh * kw), `*_bias` zeros; BatchNorm's gamma,
+    beta and running statistics keep their own rules (1, 0, 0, 1).
+    """
+
+    def __init__(self):
+        super().__init__(rnd_type='uniform', factor_type='avg', magnitude=3)
+
+    def _init_bias(self, _, arr):
+        arr[:] = 0
+
+
+# An initializer object, the Gluon way: `net.initialize(d2l.init_cnn)`.
+init_cnn = _CNNInit()
+
+
+# --------------------------------------------------------------------------
+# Devices, seeds, run mode
+# --------------------------------------------------------------------------
+
+def cpu():
+    """The CPU context."""
+    return npx.cpu()
+
+
+def gpu(i=0):
+    """The i-th GPU context."""
+    return npx.gpu(i)
+
+
+def num_gpus():
+    return npx.num_gpus()
+
+
+def try_gpu(i=0):
+    """gpu(i) if it exists, else cpu()."""
+    if num_gpus() >= i + 1:
+        return gpu(i)
+    return cpu()
+
+
+def set_seed(seed):
+    """Seed Python, numpy and MXNet (parameter initialisation, dropout) on
+    every device."""
+    shared.seed_python_and_numpy(seed)
+    npx.random.seed(seed)
+
+
+def run_mode():
+    """The active run mode: $D2L_MODE, else `full` with a GPU, `quick`
+    without."""
+    return shared.run_mode(num_gpus() > 0)

@@ -1,0 +1,446 @@
+"""d2l_local for TensorFlow 2 with Keras 3.
+
+Import it as `from d2l_local import tensorflow as d2l`.
+
+The chapters' models are Keras 3 layers; the Trainer is a hand-written loop
+around two `tf.function`-compiled steps (a `tf.GradientTape` train step and an
+eval step), fed by `tf.data` pipelines that resize each batch. Images are NHWC.
+
+What the reference book's TensorFlow code got wrong, and this module does not:
+it never passed `training=True`, so Keras BatchNorm normalised with its frozen
+moving statistics while training. Here the train step calls the model with
+`training=True` and the eval step with `training=False`, explicitly.
+
+The framework-free half (run modes, the Fashion-MNIST files, the progress
+board, the per-epoch log) lives in `d2l_local.shared`.
+"""
+import os
+
+# TensorFlow logs a screenful at import (oneDNN, CPU features, CUDA probing);
+# keep warnings and errors only, unless the user chose a level.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from d2l_local import shared  # noqa: E402
+
+__all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
+           'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
+           'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
+           'run_mode']
+
+HyperParameters = shared.HyperParameters
+ProgressBoard = shared.ProgressBoard
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+# A Keras *Layer*, not a keras.Model: keras.Model sets an instance attribute
+# `self.loss = None` (for compile()), which would hide the `loss` method that
+# every d2l model defines. A Layer tracks variables and sublayers all the same.
+class Module(tf.keras.layers.Layer, HyperParameters):
+    """The base class of models: a network `self.net`, a loss, and the steps
+    the Trainer compiles."""
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, Y_hat, Y):
+        raise NotImplementedError
+
+    def forward(self, X, training=None):
+        assert hasattr(self, 'net'), 'Neural network is defined'
+        # Pass the flag on explicitly: BatchNorm and Dropout depend on it.
+        return self.net(X, training=training)
+
+    def call(self, X, training=None):
+        return self.forward(X, training=training)
+
+    def build(self, input_shape):
+        # Keras calls this before the first call. A Sequential/Model net
+        # builds symbolically: weights are created from shapes alone and
+        # nothing is computed (Keras' jax.eval_shape). Other nets build
+        # themselves on their first call.
+        net = getattr(self, 'net', None)
+        if isinstance(net, tf.keras.Model) and not net.built:
+            net.build(input_shape)
+
+    def plot(self, key, value, train):
+        """Draw one point at x = (fractional) epoch.
+
+        The Trainer calls this with values already averaged on the device:
+        `plot_train_per_epoch` train points per epoch, and the validation
+        metrics once per epoch (at x = epoch, where the d2l book draws all
+        `plot_valid_per_epoch` of its points), so plotting never forces a
+        host sync per batch.
+        """
+        assert hasattr(self, 'trainer'), 'Trainer is not inited'
+        if train:
+            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
+        else:
+            x = self.trainer.epoch + 1
+        self.board.draw(x, float(value), ('train_' if train else 'val_') + key)
+
+    def training_step(self, batch):
+        """The loss of one batch in training mode (BatchNorm uses the batch's
+        statistics and updates its moving averages)."""
+        return self.loss(self(*batch[:-1], training=True), batch[-1])
+
+    def validation_step(self, batch):
+        """Metrics of one batch in inference mode, as a dict of batch means;
+        the Trainer averages them over the epoch, plots and logs them."""
+        Y_hat = self(*batch[:-1], training=False)
+        return {'loss': self.loss(Y_hat, batch[-1])}
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(learning_rate=self.lr)
+
+    def apply_init(self, X_shape=None, init=None):
+        """Apply `init` to every layer of `self.net`; with `X_shape`, first
+        materialise the weights with a zeros input of that shape.
+
+        (Keras builds lazily; `init_cnn` also works on layers not built yet.)
+        """
+        if X_shape is not None:
+            self(tf.zeros(X_shape), training=False)
+        if init is not None:
+            # Keras 3 has no public recursive walk over sublayers.
+            for layer in self.net._flatten_layers(include_self=True,
+                                                  recursive=True):
+                init(layer)
+
+    def layer_summary(self, X_shape):
+        """Run a zeros input through the top-level layers of `self.net`,
+        print each one's output shape, return [(class name, shape), ...]."""
+        X = tf.zeros(X_shape)
+        rows = []
+        for layer in self.net.layers:
+            X = layer(X, training=False)
+            rows.append((type(layer).__name__, tuple(X.shape)))
+            print(f'{rows[-1][0]:<16} output shape: {rows[-1][1]}')
+        return rows
+
+    def count_parameters(self, X_shape):
+        """Trainable parameters, once the model is built for inputs of
+        `X_shape` (BatchNorm's moving statistics are not trainable)."""
+        if not self.built:
+            self.build(X_shape)
+        if not self.net.built:  # a net that builds only by running
+            self(tf.zeros(X_shape), training=False)
+        return sum(int(np.prod(v.shape)) for v in self.trainable_variables)
+
+
+class Classifier(Module):
+    """A Module with cross-entropy loss and accuracy."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1], training=False)
+        return {'loss': self.loss(Y_hat, batch[-1]),
+                'acc': self.accuracy(Y_hat, batch[-1])}
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """Fraction (or per-example 0/1) of correct predictions."""
+        Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
+        Y = tf.reshape(Y, (-1,))
+        preds = tf.argmax(Y_hat, axis=1, output_type=tf.int32)
+        compare = tf.cast(preds == tf.cast(Y, tf.int32), tf.float32)
+        return tf.reduce_mean(compare) if averaged else compare
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy of logits `Y_hat` against integer labels `Y`."""
+        Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
+        Y = tf.reshape(Y, (-1,))
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=Y, logits=Y_hat)
+        return tf.reduce_mean(losses) if averaged else losses
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+class DataModule(HyperParameters):
+    """The base class of data: `tf.data` pipelines for training and
+    validation."""
+
+    def __init__(self):
+        # The shuffle seed is drawn from numpy, so `set_seed` fixes the order
+        # of every epoch; one dataset object reshuffles on each iteration.
+        self.seed = int(np.random.randint(2 ** 31 - 1))
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, tensors, train, indices=slice(0, None),
+                         transform=None):
+        """Batches of (a slice of) in-memory arrays: shuffled each epoch when
+        training, `transform` applied per batch in parallel, prefetched so
+        the next batch is ready while the current one trains."""
+        tensors = tuple(a[indices] for a in tensors)
+        dataset = tf.data.Dataset.from_tensor_slices(tensors)
+        if train:
+            dataset = dataset.shuffle(len(tensors[0]), seed=self.seed,
+                                      reshuffle_each_iteration=True)
+        dataset = dataset.batch(self.batch_size)
+        if transform is not None:
+            dataset = dataset.map(transform,
+                                  num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+class FashionMNIST(DataModule):
+    """Fashion-MNIST from its real IDX files (see `d2l_local.shared`), cut
+    to the run mode's caps; batches: NHWC float32 in [0, 1], int32 labels."""
+
+    def __init__(self, batch_size=64, resize=(28, 28)):
+        super().__init__()
+        self.save_hyperparameters()
+        mode = run_mode()
+        self.resize = mode.cap_image_size(resize)
+        self.train = shared.fashion_mnist_arrays(True, mode)
+        self.val = shared.fashion_mnist_arrays(False, mode)
+
+    def _prepare(self, X, y):
+        """One batch: add the channel axis, resize bilinearly (the same
+        half-pixel convention as torchvision's Resize) only if asked."""
+        X = X[..., tf.newaxis]
+        if tuple(self.resize) != tuple(X.shape[1:3]):
+            X = tf.image.resize(X, self.resize, method='bilinear')
+        return X, y
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return self.get_tensorloader(data, train, transform=self._prepare)
+
+    def text_labels(self, indices):
+        return [shared.TEXT_LABELS[int(i)] for i in indices]
+
+    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y)
+        return _show_images(tf.squeeze(X, axis=-1).numpy(), nrows, ncols,
+                            titles=labels)
+
+
+def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of grey images (framework-free drawing)."""
+    import matplotlib
+    if not shared.in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    shared.use_svg_display()
+    _, axes = plt.subplots(num_rows, num_cols, squeeze=False,
+                           figsize=(num_cols * scale, num_rows * scale))
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap='gray')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i])
+    return axes
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+class Trainer(HyperParameters):
+    """Trains a Module on a DataModule: compiled steps, capped by the run mode.
+
+    `history` holds one dict per epoch (see `shared.TrainingLog`).
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+        self.history = []
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        model.trainer = self
+        model.board.xlim = [0, self.epochs]
+        self.model = model
+
+    def prepare_batch(self, batch):
+        return batch
+
+    def _device(self):
+        """(TensorFlow device name, words for the log): a GPU only if asked
+        for and present."""
+        gpus = tf.config.list_physical_devices('GPU')
+        if self.num_gpus > 0 and gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            name = details.get('device_name', 'GPU')
+            return '/GPU:0', f'GPU 0 ({name})'
+        if self.num_gpus > 0:
+            return '/CPU:0', 'CPU (a GPU was asked for, none was found)'
+        return '/CPU:0', 'CPU (num_gpus=0)'
+
+    def _compile_steps(self):
+        """The train and eval steps as `tf.function`s, traced once: their
+        input signature leaves the batch dimension open, so the last, short
+        batch of an epoch does not trigger a second trace."""
+        model, optim = self.model, self.optim
+        clip = float(self.gradient_clip_val)
+        signature = list(self.train_dataloader.element_spec)
+
+        @tf.function(input_signature=signature)
+        def train_step(*batch):
+            with tf.GradientTape() as tape:
+                loss = model.training_step(batch)
+            variables = model.trainable_variables
+            grads = tape.gradient(loss, variables)
+            if clip > 0:
+                grads, _ = tf.clip_by_global_norm(grads, clip)
+            optim.apply_gradients(zip(grads, variables))
+            return loss
+
+        @tf.function(input_signature=signature)
+        def eval_step(*batch):
+            # Sums, not means, so that a short last batch weighs what it is.
+            count = tf.cast(tf.shape(batch[-1])[0], tf.float32)
+            metrics = model.validation_step(batch)
+            sums = {k: tf.cast(v, tf.float32) * count
+                    for k, v in metrics.items()}
+            sums['count'] = count
+            return sums
+
+        return train_step, eval_step
+
+    def fit(self, model, data):
+        mode = run_mode()
+        device, device_words = self._device()
+        print(mode.describe())
+        print(f'training on {device_words}')
+        self.epochs = mode.cap_epochs(self.max_epochs)
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.epoch = 0
+        self.train_batch_idx = 0
+        self.val_batch_idx = 0
+        with tf.device(device):
+            if not model.built:
+                # Create the weights (on `device`) before tracing: the
+                # compiled steps then only read and update variables.
+                spec = self.train_dataloader.element_spec[0]
+                model.build(tuple(spec.shape))
+                if not model.net.built:  # a net that builds only by running
+                    model(tf.zeros((1,) + tuple(spec.shape[1:]), spec.dtype),
+                          training=False)
+            self.optim = model.configure_optimizers()
+            self.optim.build(model.trainable_variables)
+            self._train_step, self._eval_step = self._compile_steps()
+            self.log = shared.TrainingLog(self.epochs)
+            self.history = self.log.history
+            for self.epoch in range(self.epochs):
+                self.fit_epoch()
+        model.board.show()
+        print(self.log.summary())
+
+    def fit_epoch(self):
+        model = self.model
+        # Train losses stay on the device; the host reads them only when a
+        # point is plotted (plot_train_per_epoch times an epoch) and once
+        # for the epoch's mean.
+        every = max(1, self.num_train_batches // model.plot_train_per_epoch)
+        losses, chunk, examples = [], [], 0
+        for batch in self.train_dataloader:
+            batch = self.prepare_batch(batch)
+            loss = self._train_step(*batch)
+            losses.append(loss)
+            chunk.append(loss)
+            examples += batch[0].shape[0]
+            self.train_batch_idx += 1
+            if len(chunk) == every:
+                model.plot('loss', tf.reduce_mean(chunk), train=True)
+                chunk = []
+        train_loss = float(tf.reduce_mean(losses)) if losses else float('nan')
+
+        sums = {}
+        for batch in self.val_dataloader:
+            for k, v in self._eval_step(*self.prepare_batch(batch)).items():
+                sums[k] = sums[k] + v if k in sums else v
+            self.val_batch_idx += 1
+        count = float(sums.pop('count', 0.0))
+        val = {k: float(v) / count for k, v in sums.items()}
+        for k, v in val.items():
+            model.plot(k, v, train=False)
+        self.log.end_epoch(self.epoch, train_loss,
+                           val.get('loss', float('nan')),
+                           val.get('acc', float('nan')), examples)
+
+
+add_to_class = shared.add_to_class
+
+
+def init_cnn(layer):
+    """Xavier-uniform weights and zero biases for conv and dense layers.
+
+    (Keras' own defaults, made explicit.) Works on a built layer, whose
+    weights are redrawn, and on one not yet built, whose initializers are set.
+    """
+    if not isinstance(layer, (tf.keras.layers.Conv1D, tf.keras.layers.Conv2D,
+                              tf.keras.layers.Conv3D, tf.keras.layers.Dense)):
+        return
+    kernel_init = tf.keras.initializers.GlorotUniform()
+    if layer.built:
+        layer.kernel.assign(kernel_init(layer.kernel.shape))
+        if layer.bias is not None:
+            layer.bias.assign(tf.zeros_like(layer.bias))
+    else:
+        layer.kernel_initializer = kernel_init
+        layer.bias_initializer = tf.keras.initializers.Zeros()
+
+
+# --------------------------------------------------------------------------
+# Devices, seeds, run mode
+# --------------------------------------------------------------------------
+
+def cpu():
+    """The CPU, as a device scope: `with d2l.cpu(): ...`."""
+    return tf.device('/CPU:0')
+
+
+def gpu(i=0):
+    """The i-th GPU, as a device scope."""
+    return tf.device(f'/GPU:{i}')
+
+
+def num_gpus():
+    return len(tf.config.list_physical_devices('GPU'))
+
+
+def try_gpu(i=0):
+    """gpu(i) if it exists, else cpu(): usable in a `with` statement."""
+    if num_gpus() >= i + 1:
+        return gpu(i)
+    return cpu()
+
+
+def set_seed(seed):
+    """Seed Python, numpy, TensorFlow and Keras' initializers and dropout."""
+    shared.seed_python_and_numpy(seed)
+    tf.keras.utils.set_random_seed(seed)
+
+
+def run_mode():
+    """The active run mode: $D2L_MODE, else `full` with a GPU, `quick`
+    without."""
+    return shared.run_mode(num_gpus() > 0)

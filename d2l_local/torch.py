@@ -1,0 +1,434 @@
+"""d2l_local for PyTorch: `from d2l_local import torch as d2l`.
+
+The PyTorch half of the small d2l-style library the chapters import. Models
+are ordinary `torch.nn.Module`s (lazy layers welcome), optimizers are
+`torch.optim` optimizers, and the Trainer is the loop a PyTorch user writes by
+hand, plus plotting and a per-epoch log that cost no extra host syncs.
+What does not depend on PyTorch (run modes, the IDX files, the progress
+board, hyperparameter capture) comes from `d2l_local.shared`.
+
+Inside this module `torch` is the real PyTorch: absolute imports make the
+package's own `d2l_local.torch` unable to shadow it.
+"""
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from d2l_local import shared
+from d2l_local.shared import HyperParameters, ProgressBoard
+
+__all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
+           'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
+           'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
+           'run_mode']
+
+
+# --------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------
+
+class Module(nn.Module, HyperParameters):
+    """The base class of the chapters' models: an `nn.Module` that knows its
+    loss, its optimizer, and how to plot its progress."""
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+        # label -> (x values, detached loss tensors) awaiting one plotted point
+        self._plot_buffer = {}
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        assert hasattr(self, 'net'), 'Neural network is not defined'
+        return self.net(X)
+
+    def plot(self, key, value, train):
+        """Plot a metric at x = fractional epoch, like the d2l book: train
+        points every num_train_batches / plot_train_per_epoch batches (their
+        mean), validation points once per epoch.
+
+        Values stay on the device until a plotted point is complete, so
+        plotting costs one host sync per point, not one per step.
+        """
+        trainer = getattr(self, 'trainer', None)
+        if trainer is None:  # a step called by hand, outside Trainer.fit
+            return
+        if train:
+            x = trainer.train_batch_idx / trainer.num_train_batches
+            n = trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = trainer.epoch + 1
+            n = trainer.num_val_batches / self.plot_valid_per_epoch
+        label = ('train_' if train else 'val_') + key
+        xs, ys = self._plot_buffer.setdefault(label, ([], []))
+        xs.append(x)
+        ys.append(value.detach() if torch.is_tensor(value)
+                  else torch.tensor(float(value)))
+        if len(ys) >= max(1, int(n)):
+            y = torch.stack([v.float() for v in ys]).mean().item()
+            self.board.draw(sum(xs) / len(xs), y, label)
+            xs.clear()
+            ys.clear()
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+        return {'loss': l}
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+    def _dry_run(self, *inputs):
+        """A forward pass that changes nothing but lazy layers' shapes: eval
+        mode so BatchNorm keeps its running statistics, no autograd graph."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return self(*inputs)
+        finally:
+            self.train(was_training)
+
+    def _zeros(self, X_shape):
+        # On the device of the materialised parameters, if any.
+        device = next((p.device for p in self.parameters()
+                       if not nn.parameter.is_lazy(p)), cpu())
+        return torch.zeros(X_shape, device=device)
+
+    def apply_init(self, inputs, init=None):
+        """Materialise lazy layers with `inputs`, then apply `init`."""
+        self._dry_run(*inputs)
+        if init is not None:
+            self.net.apply(init)
+
+    def layer_summary(self, X_shape):
+        """Print and return each top-level layer of `self.net` with the
+        output shape it gives for a zero input of `X_shape` (NCHW)."""
+        X = self._zeros(X_shape)
+        rows = []
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                for layer in self.net:
+                    X = layer(X)
+                    name, shape = layer.__class__.__name__, tuple(X.shape)
+                    print(f'{name:<16} output shape: {shape}')
+                    rows.append((name, shape))
+        finally:
+            self.train(was_training)
+        return rows
+
+    def count_parameters(self, X_shape):
+        """Trainable parameters once the model has seen an input of X_shape."""
+        self._dry_run(self._zeros(X_shape))
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class Classifier(Module):
+    """A Module whose loss is cross-entropy and that also reports accuracy."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        l, a = self.loss(Y_hat, batch[-1]), self.accuracy(Y_hat, batch[-1])
+        self.plot('loss', l, train=False)
+        self.plot('acc', a, train=False)
+        return {'loss': l, 'acc': a}
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        """The fraction of correct predictions (kept as a tensor: no sync)."""
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        compare = (Y_hat.argmax(dim=1) == Y.reshape(-1)).float()
+        return compare.mean() if averaged else compare
+
+    def loss(self, Y_hat, Y, averaged=True):
+        Y_hat = Y_hat.reshape((-1, Y_hat.shape[-1]))
+        return F.cross_entropy(Y_hat, Y.reshape(-1),
+                               reduction='mean' if averaged else 'none')
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+class _TensorBatches:
+    """Minibatches of in-memory tensors.
+
+    Indexing whole batches beats a DataLoader with workers here: the data
+    already sits in memory, and worker processes would fight the training
+    for the few CPU cores. Each pass over a shuffled loader draws a new
+    permutation from its seeded generator.
+    """
+
+    def __init__(self, tensors, batch_size, shuffle, generator,
+                 transform=None):
+        self.tensors, self.batch_size = tensors, batch_size
+        self.shuffle, self.generator = shuffle, generator
+        self.transform = transform
+
+    def __len__(self):
+        return math.ceil(len(self.tensors[0]) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.tensors[0])
+        order = (torch.randperm(n, generator=self.generator)
+                 if self.shuffle else None)
+        for start in range(0, n, self.batch_size):
+            idx = (order[start:start + self.batch_size] if self.shuffle
+                   else slice(start, start + self.batch_size))
+            batch = tuple(t[idx] for t in self.tensors)
+            yield self.transform(batch) if self.transform else batch
+
+
+class DataModule(HyperParameters):
+    """The base class of data: `get_dataloader(train)` gives the batches."""
+
+    def __init__(self):
+        # Its own generator, seeded from the global one: set_seed(s) fixes
+        # every epoch's order without the model's randomness shifting it.
+        seed = int(torch.randint(0, 2 ** 62, ()))
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, tensors, train, transform=None):
+        """Batches of `tensors`; shuffled every epoch when training."""
+        return _TensorBatches(tuple(tensors), self.batch_size, shuffle=train,
+                              generator=self.generator, transform=transform)
+
+
+class FashionMNIST(DataModule):
+    """Fashion-MNIST from its real IDX files, as NCHW float32 images in
+    [0, 1] and int64 labels (what `F.cross_entropy` takes), cut to the run
+    mode's caps. Images are resized per batch, never all at once."""
+
+    def __init__(self, batch_size=64, resize=(28, 28)):
+        super().__init__()
+        self.save_hyperparameters()
+        self.mode = run_mode()
+        self.resize = self.mode.cap_image_size(tuple(resize))
+        self.train = self._split(train=True)
+        self.val = self._split(train=False)
+
+    def _split(self, train):
+        images, labels = shared.fashion_mnist_arrays(train, self.mode)
+        # from_numpy shares the memory; unsqueeze adds the channel axis.
+        X = torch.from_numpy(images).unsqueeze(1)
+        y = torch.from_numpy(labels).long()
+        return torch.utils.data.TensorDataset(X, y)
+
+    def _resize(self, batch):
+        X, y = batch
+        if tuple(X.shape[-2:]) != self.resize:
+            # Bilinear, as torchvision's Resize on tensors (upsampling here,
+            # where antialiasing would change nothing).
+            X = F.interpolate(X, size=self.resize, mode='bilinear',
+                              align_corners=False, antialias=False)
+        return X, y
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return self.get_tensorloader(data.tensors, train,
+                                     transform=self._resize)
+
+    def text_labels(self, indices):
+        return [shared.TEXT_LABELS[int(i)] for i in indices]
+
+    def visualize(self, batch, nrows=1, ncols=8, labels=[]):
+        X, y = batch
+        if not labels:
+            labels = self.text_labels(y)
+        # Nothing returned: in Jupyter the figure is the cell's only output.
+        _show_images(X.squeeze(1), nrows, ncols, titles=labels)
+
+
+def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of grey images with titles (framework-free but for .numpy())."""
+    import matplotlib
+    if not shared.in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    shared.use_svg_display()
+    _, axes = plt.subplots(num_rows, num_cols,
+                           figsize=(num_cols * scale, num_rows * scale),
+                           squeeze=False)
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img.detach().cpu().numpy(), cmap='gray')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles and i < len(titles):
+            ax.set_title(titles[i])
+    return axes
+
+
+# --------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------
+
+class Trainer(HyperParameters):
+    """Trains a Module on a DataModule: the usual PyTorch loop.
+
+    Per step it does what a hand-written loop does (forward, backward,
+    optional clipping, step) and keeps the epoch's metrics as device tensors;
+    the host reads them once per plotted point and once per epoch.
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+        self.history = []
+
+    def _device(self):
+        """The device to train on, and a line saying which and why."""
+        found = num_gpus()
+        if self.num_gpus > 0 and found > 0:
+            device = gpu(0)
+            return device, (f'device: GPU {device} '
+                            f'({torch.cuda.get_device_name(device)})')
+        if self.num_gpus > 0:
+            return cpu(), (f'device: CPU (asked for {self.num_gpus} GPU(s), '
+                           'none found)')
+        return cpu(), 'device: CPU'
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        model.trainer = self
+        model._plot_buffer = {}
+        model.board.xlim = [0, self.epochs]
+        if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+            # Lazy layers learn their shapes from a first batch; a validation
+            # one, so that the training order stays as seeded.
+            model._dry_run(*next(iter(self.val_dataloader))[:-1])
+        self.model = model.to(self.device)
+
+    def prepare_batch(self, batch):
+        return [a.to(self.device, non_blocking=True) for a in batch]
+
+    def fit(self, model, data):
+        mode = run_mode()
+        self.device, device_line = self._device()
+        print(f'{mode.describe()}; {device_line}', flush=True)
+        self.epochs = mode.cap_epochs(self.max_epochs)
+        self.prepare_data(data)
+        self.prepare_model(model)
+        self.optim = model.configure_optimizers()
+        self.log = shared.TrainingLog(self.epochs)
+        self.history = self.log.history
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+        for self.epoch in range(self.epochs):
+            self.fit_epoch()
+        model.board.show()
+        print(self.log.summary(), flush=True)
+
+    def fit_epoch(self):
+        model = self.model
+        model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        examples = 0
+        for batch in self.train_dataloader:
+            batch = self.prepare_batch(batch)
+            loss = model.training_step(batch)
+            self.optim.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val, model)
+            self.optim.step()
+            n = len(batch[-1])
+            loss_sum += loss.detach() * n
+            examples += n
+            self.train_batch_idx += 1
+        model.eval()
+        sums, val_examples = {}, 0
+        with torch.no_grad():
+            for batch in self.val_dataloader:
+                batch = self.prepare_batch(batch)
+                n = len(batch[-1])
+                for key, value in (model.validation_step(batch) or {}).items():
+                    sums[key] = sums.get(key, 0) + value.detach() * n
+                val_examples += n
+                self.val_batch_idx += 1
+        # The epoch's only host syncs: three numbers for the log.
+        means = {k: (v / max(val_examples, 1)).item() for k, v in sums.items()}
+        self.log.end_epoch(self.epoch, (loss_sum / max(examples, 1)).item(),
+                           means.get('loss', math.nan),
+                           means.get('acc', math.nan), examples)
+
+    def clip_gradients(self, grad_clip_val, model):
+        """Rescale all gradients together so their global norm is at most
+        `grad_clip_val` (no host sync)."""
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip_val)
+
+
+add_to_class = shared.add_to_class
+
+
+def init_cnn(module):
+    """Xavier-uniform weights and zero biases for conv and dense layers.
+
+    Use with `net.apply(init_cnn)` after lazy layers have been materialised
+    (`model.apply_init(inputs, init_cnn)` does both).
+    """
+    if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        if nn.parameter.is_lazy(module.weight):
+            raise RuntimeError(
+                f'init_cnn: {module.__class__.__name__} has not seen an '
+                'input yet; call model.apply_init([X], init_cnn) so lazy '
+                'layers know their shapes first')
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+# --------------------------------------------------------------------------
+# Devices, seeds, run mode
+# --------------------------------------------------------------------------
+
+def cpu():
+    return torch.device('cpu')
+
+
+def gpu(i=0):
+    return torch.device(f'cuda:{i}')
+
+
+def num_gpus():
+    return torch.cuda.device_count()
+
+
+def try_gpu(i=0):
+    """The i-th GPU if there is one, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+def set_seed(seed):
+    """Seed Python, numpy and PyTorch (CPU and every GPU): a smoke run on
+    CPU then repeats its numbers exactly."""
+    shared.seed_python_and_numpy(seed)
+    torch.manual_seed(seed)
+
+
+def run_mode():
+    """The active run mode: $D2L_MODE, else full with a GPU, quick without."""
+    return shared.run_mode(num_gpus() > 0)

@@ -1,0 +1,55 @@
+"""Fixtures of the browser tests: a rendered page and Debian's Chromium.
+
+`rendered_page` is the chapter page under test: the file that $D2L_BOOK_PAGE
+names (for example the real build/html/densenet.html), else the render
+tests' fixture chapter rendered into a temporary folder.
+"""
+import importlib.util
+import os
+import pathlib
+
+import pytest
+
+from bookbuild.render import render_book
+
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu',
+                 '--disable-background-networking',
+                 '--disable-component-update', '--no-first-run']
+
+
+def load_render_fixtures():
+    """tests/build/test_render.py, which builds the fixture chapter, loaded
+    under its own name (the test folders are not packages)."""
+    path = TESTS / 'build' / 'test_render.py'
+    spec = importlib.util.spec_from_file_location('render_fixture_book', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def rendered_page(tmp_path_factory):
+    named = os.environ.get('D2L_BOOK_PAGE')
+    if named:
+        page = pathlib.Path(named).resolve()
+        if not page.is_file() or page.suffix != '.html':
+            pytest.fail(f'D2L_BOOK_PAGE={named} is not an html file')
+        return page
+    book = load_render_fixtures().make_fixture_book(
+        tmp_path_factory.mktemp('book'))
+    return render_book(**book)[0]
+
+
+@pytest.fixture(scope='session')
+def browser():
+    sync_api = pytest.importorskip('playwright.sync_api')
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f'no Chromium at {CHROMIUM} (Debian package chromium); '
+                    'the tests never download a browser')
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

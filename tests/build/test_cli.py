@@ -1,0 +1,86 @@
+"""The whole pipeline from the command line, on the fixture chapter with the
+fake kernels: what an author sees when a build succeeds, is re-run after a
+prose edit, or meets a broken chapter."""
+import shutil
+import sys
+import subprocess
+
+import pytest
+
+from bookbuild import FRAMEWORKS
+from bookbuild.progress import Progress
+from conftest import fixture_chapter_text
+
+
+@pytest.fixture
+def book(tmp_path, fake_kernels):
+    root = tmp_path / 'book'
+    (root / 'chapters' / 'img').mkdir(parents=True)
+    (root / 'chapters' / 'small.md').write_text(fixture_chapter_text())
+    (root / 'd2l_local').mkdir()
+    (root / 'd2l_local' / 'lib.py').write_text('X = 1\n')
+    (root / 'requirements').mkdir()
+    for fw in FRAMEWORKS:
+        (root / 'requirements' / f'{fw}.txt').write_text('x==1\n')
+    return root
+
+
+def build(book, *args):
+    return subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'html', '--root', str(book),
+         '--build-dir', str(book / 'build'), '--mode', 'smoke', *args],
+        capture_output=True, text=True, timeout=300)
+
+
+def test_build_then_prose_edit_executes_nothing(book):
+    first = build(book)
+    assert first.returncode == 0, first.stderr
+    html = book / 'build' / 'html'
+    assert (html / 'index.html').exists() and (html / 'small.html').exists()
+    assert first.stderr.count('executed in') == len(FRAMEWORKS)
+    # Progress lines name chapter, framework and cell i of n.
+    assert 'small/jax: cell 3/3' in first.stderr
+
+    chapter = book / 'chapters' / 'small.md'
+    chapter.write_text(chapter.read_text().replace('Some prose',
+                                                   'Some edited prose'))
+    second = build(book)
+    assert second.returncode == 0, second.stderr
+    assert 'executed in' not in second.stderr
+    assert second.stderr.count('cached (code unchanged)') == len(FRAMEWORKS)
+    assert 'Some edited prose' in (html / 'small.html').read_text()
+
+
+def test_broken_chapter_fails_with_its_line_and_keeps_the_last_page(book):
+    assert build(book).returncode == 0
+    page = book / 'build' / 'html' / 'small.html'
+    before = page.read_text()
+    chapter = book / 'chapters' / 'small.md'
+    text = chapter.read_text().replace(':tags: [jax]', ':tags: [jaxx]', 1)
+    chapter.write_text(text)
+    result = build(book)
+    assert result.returncode == 1
+    line = next(i for i, t in enumerate(text.splitlines(), 1)
+                if 'jaxx' in t) - 1
+    assert f'small.md:{line}: unknown tag' in result.stderr
+    assert page.read_text() == before
+    leftovers = [p for p in (book / 'build').rglob('*') if '.tmp' in p.name]
+    assert not leftovers
+
+
+def test_unknown_framework_and_mode_are_refused(book):
+    result = build(book, '--frameworks', 'pytorch,caffe')
+    assert result.returncode == 1 and "unknown framework 'caffe'" in \
+        result.stderr
+
+
+def test_progress_prints_plain_lines_off_a_terminal(tmp_path):
+    log = (tmp_path / 'log').open('w')
+    progress = Progress(stream=log)
+    progress.update('densenet/jax: cell 1/3 (line 10)')
+    progress.update('densenet/jax: cell 2/3 (line 20)')
+    progress.say('densenet/jax: executed in 1.0 s')
+    log.close()
+    lines = (tmp_path / 'log').read_text().splitlines()
+    assert len(lines) == 3 and '\r' not in ''.join(lines)
+    assert lines[1].endswith('densenet/jax: cell 2/3 (line 20)')

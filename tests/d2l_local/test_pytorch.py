@@ -1,0 +1,390 @@
+"""d2l_local.torch: data, training, BatchNorm, determinism, printing.
+
+Run in the PyTorch environment:
+    /tmp/venvs/pytorch/bin/python -m pytest tests/d2l_local/test_pytorch.py
+"""
+import math
+import pathlib
+import re
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
+                       write_idx, write_truncated)
+
+from d2l_local import shared  # noqa: E402
+from d2l_local import torch as d2l  # noqa: E402
+
+# A mode of our own: real data, small enough for a test, big enough to learn.
+TINY = shared.RunMode('tiny', max_epochs=2, train_examples=3_000,
+                      val_examples=1_000, max_image_size=28)
+
+
+@pytest.fixture
+def smoke(monkeypatch):
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setitem(shared.RUN_MODES, 'tiny', TINY)
+    monkeypatch.setenv('D2L_MODE', 'tiny')
+
+
+class LeNetBN(d2l.Classifier):
+    """A LeNet with BatchNorm: small, quick, and it learns."""
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5, padding=2), nn.LazyBatchNorm2d(),
+            nn.ReLU(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.LazyConv2d(16, kernel_size=5), nn.LazyBatchNorm2d(),
+            nn.ReLU(), nn.AvgPool2d(kernel_size=2, stride=2),
+            nn.Flatten(), nn.LazyLinear(120), nn.ReLU(),
+            nn.LazyLinear(num_classes))
+
+
+def fit(max_epochs=1, lr=0.1, batch_size=128, resize=(28, 28), **kwargs):
+    model = LeNetBN(lr=lr)
+    data = d2l.FashionMNIST(batch_size=batch_size, resize=resize)
+    trainer = d2l.Trainer(max_epochs=max_epochs, **kwargs)
+    trainer.fit(model, data)
+    return model, data, trainer
+
+
+# ---------------------------------------------------------------- the module
+
+def test_public_names_in_the_agreed_order():
+    assert d2l.__all__ == [
+        'HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
+        'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class', 'init_cnn',
+        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode']
+    for name in d2l.__all__:
+        assert hasattr(d2l, name), name
+    # ... and defined (or imported) in that order in the file, so that a
+    # diff between two framework modules shows only what really differs
+    source = pathlib.Path(d2l.__file__).read_text()
+    positions = []
+    for name in d2l.__all__:
+        found = re.search(rf'^(?:class {name}\b|def {name}\(|{name} = |'
+                          rf'from d2l_local\.shared import .*\b{name}\b)',
+                          source, re.M)
+        assert found, name
+        positions.append(found.start())
+    assert positions == sorted(positions)
+
+
+def test_device_helpers():
+    assert d2l.cpu() == torch.device('cpu')
+    assert d2l.gpu(1) == torch.device('cuda:1')
+    assert d2l.num_gpus() == torch.cuda.device_count()
+    expected = d2l.gpu(0) if torch.cuda.is_available() else d2l.cpu()
+    assert d2l.try_gpu() == expected
+    assert d2l.try_gpu(d2l.num_gpus()) == d2l.cpu()
+
+
+def test_run_mode_follows_the_environment(monkeypatch):
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+    assert d2l.run_mode().name == 'smoke'
+    monkeypatch.delenv('D2L_MODE')
+    assert d2l.run_mode().name == ('full' if d2l.num_gpus() else 'quick')
+
+
+# ---------------------------------------------------------------- data
+
+def test_smoke_batches_shapes_dtypes_layout(smoke):
+    data = d2l.FashionMNIST(batch_size=128, resize=(96, 96))
+    assert data.resize == (32, 32)  # smoke caps 96x96 at 32x32
+    train, val = data.train_dataloader(), data.val_dataloader()
+    assert (len(train), len(val)) == (3, 2)  # 384 / 128, 256 / 128
+    batches = list(train)
+    assert [len(y) for _, y in batches] == [128, 128, 128]
+    assert [len(y) for _, y in val] == [128, 128]
+    X, y = batches[0]
+    assert X.shape == (128, 1, 32, 32)  # NCHW
+    assert X.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0 <= X.min() and X.max() <= 1 and X.max() > 0.5
+    labels = torch.cat([y for _, y in batches])
+    assert labels.min() >= 0 and labels.max() <= 9
+    assert set(labels.tolist()) == set(range(10))
+
+
+def test_quick_batch_counts(monkeypatch):
+    monkeypatch.setenv('D2L_MODE', 'quick')
+    data = d2l.FashionMNIST(batch_size=128)
+    assert len(data.train) == 12_000 and len(data.val) == 2_000
+    assert len(data.train_dataloader()) == math.ceil(12_000 / 128) == 94
+    assert len(data.val_dataloader()) == 16
+    assert [len(y) for _, y in data.val_dataloader()][-1] == 2_000 - 15 * 128
+
+
+def test_resize_is_bilinear_per_batch(smoke):
+    data = d2l.FashionMNIST(batch_size=64, resize=(32, 32))
+    # the stored images stay 28x28: resizing happens per batch
+    assert data.train.tensors[0].shape == (384, 1, 28, 28)
+    X, _ = next(iter(data.val_dataloader()))
+    raw = data.val.tensors[0][:64]
+    expected = F.interpolate(raw, size=(32, 32), mode='bilinear',
+                             align_corners=False)
+    torch.testing.assert_close(X, expected)
+    assert not torch.equal(X[:, :, :28, :28], raw)
+    # no resize asked: the very same pixels
+    plain = d2l.FashionMNIST(batch_size=64)
+    torch.testing.assert_close(next(iter(plain.val_dataloader()))[0], raw,
+                               rtol=0, atol=0)
+
+
+def test_train_loader_shuffles_each_epoch_val_does_not(smoke):
+    d2l.set_seed(0)
+    data = d2l.FashionMNIST(batch_size=128)
+    first = torch.cat([y for _, y in data.train_dataloader()])
+    second = torch.cat([y for _, y in data.train_dataloader()])
+    assert not torch.equal(first, second)
+    assert sorted(first.tolist()) == sorted(data.train.tensors[1].tolist())
+    val = torch.cat([y for _, y in data.val_dataloader()])
+    assert torch.equal(val, data.val.tensors[1])
+    # seeded: the same seed gives the same order
+    d2l.set_seed(0)
+    again = d2l.FashionMNIST(batch_size=128)
+    assert torch.equal(first, torch.cat([y for _, y in
+                                         again.train_dataloader()]))
+
+
+def test_text_labels_and_visualize(smoke):
+    data = d2l.FashionMNIST(batch_size=8)
+    assert data.text_labels([0, 9, torch.tensor(1)]) == [
+        't-shirt', 'ankle boot', 'trouser']
+    batch = next(iter(data.val_dataloader()))
+    import matplotlib.pyplot as plt
+    plt.close('all')
+    assert data.visualize(batch, nrows=2, ncols=4) is None
+    axes = plt.gcf().axes
+    assert len(axes) == 8
+    assert [ax.get_title() for ax in axes] == data.text_labels(batch[1])
+    plt.close('all')
+
+
+def _data_dir_with(tmp_path, monkeypatch, write_bad):
+    folder = fake_fashion_mnist_dir(tmp_path)
+    bad = folder / 'train-images-idx3-ubyte.gz'
+    write_bad(bad)
+    monkeypatch.setenv('D2L_DATA', str(tmp_path))
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+    return bad
+
+
+def test_bad_magic_number_names_the_file(tmp_path, monkeypatch):
+    bad = _data_dir_with(tmp_path, monkeypatch, write_bad_magic)
+    with pytest.raises(shared.DataFileError, match='bad magic number') as e:
+        d2l.FashionMNIST()
+    assert str(bad) in str(e.value)
+
+
+def test_wrong_length_names_the_file(tmp_path, monkeypatch):
+    bad = _data_dir_with(tmp_path, monkeypatch, write_truncated)
+    with pytest.raises(shared.DataFileError, match='wrong length') as e:
+        d2l.FashionMNIST()
+    assert str(bad) in str(e.value)
+    # shared.read_idx says the same about the file on its own
+    with pytest.raises(shared.DataFileError, match='wrong length') as e:
+        shared.read_idx(bad)
+    assert str(bad) in str(e.value)
+
+
+def test_checksum_mismatch_names_the_file(tmp_path, monkeypatch):
+    folder = fake_fashion_mnist_dir(tmp_path)
+    monkeypatch.setenv('D2L_DATA', str(tmp_path))
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+    with pytest.raises(shared.DataFileError, match='checksum mismatch') as e:
+        d2l.FashionMNIST()
+    assert str(folder / 'train-images-idx3-ubyte.gz') in str(e.value)
+
+
+def test_idx_round_trip_still_reads(tmp_path):
+    # the helpers write valid files: the failures above are the corruption
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    np.testing.assert_array_equal(
+        shared.read_idx(write_idx(tmp_path / 'ok.gz', array)), array)
+
+
+# ---------------------------------------------------------------- training
+
+def test_training_learns(tiny, capsys):
+    d2l.set_seed(0)
+    model = LeNetBN(lr=0.1)
+    model.apply_init([torch.zeros(1, 1, 28, 28)], d2l.init_cnn)
+    data = d2l.FashionMNIST(batch_size=64)
+    trainer = d2l.Trainer(max_epochs=2)
+    trainer.fit(model, data)
+    history = trainer.history
+    assert [row['epoch'] for row in history] == [1, 2]
+    assert len(data.val) == 1_000
+    # chance is loss ln(10) = 2.30 and accuracy 0.1
+    # (seeds 0-3 give val acc 0.71-0.73: the margins are not luck either)
+    assert history[-1]['train_loss'] < history[0]['train_loss'] < 1.5
+    assert history[-1]['val_loss'] < 1.0
+    assert history[-1]['val_acc'] > 0.6
+    # the recorded validation numbers are those of the trained model
+    model.eval()
+    with torch.no_grad():
+        X, y = data.val.tensors
+        acc = model.accuracy(model(X), y).item()
+    assert acc == pytest.approx(history[-1]['val_acc'], abs=1e-6)
+    # the board got the curves: 2 train points and 1 val point per epoch
+    # (47 batches per epoch: a point every 23)
+    assert len(model.board.data['train_loss']) == 4
+    assert len(model.board.data['val_loss']) == 2
+    assert len(model.board.data['val_acc']) == 2
+    assert model.board.data['val_acc'][-1][0] == 2  # x = epoch
+
+
+def test_batchnorm_statistics_move_in_training_and_serve_in_eval(tiny):
+    d2l.set_seed(0)
+    model = LeNetBN()
+    model.apply_init([torch.zeros(1, 1, 28, 28)], d2l.init_cnn)
+    bn = model.net[1]
+    # materialising the lazy layers did not touch the statistics
+    assert int(bn.num_batches_tracked) == 0
+    assert torch.equal(bn.running_mean, torch.zeros(6))
+    data = d2l.FashionMNIST(batch_size=256)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, data)
+    # updated once per training step, never during validation
+    assert int(bn.num_batches_tracked) == len(data.train_dataloader()) == 12
+    assert not torch.allclose(bn.running_mean, torch.zeros(6))
+    assert not torch.allclose(bn.running_var, torch.ones(6))
+    # eval mode normalises with those running statistics
+    model.eval()
+    X = torch.randn(8, 6, 5, 5) * 3 + 1
+    with torch.no_grad():
+        Y = bn(X)
+    shape = (1, -1, 1, 1)
+    expected = ((X - bn.running_mean.reshape(shape))
+                / torch.sqrt(bn.running_var.reshape(shape) + bn.eps)
+                * bn.weight.reshape(shape) + bn.bias.reshape(shape))
+    torch.testing.assert_close(Y, expected)
+
+
+def test_smoke_fit_repeats_its_numbers(smoke):
+    def run():
+        d2l.set_seed(0)
+        _, _, trainer = fit(max_epochs=3)
+        return [(r['train_loss'], r['val_loss'], r['val_acc'])
+                for r in trainer.history]
+    first, second = run(), run()
+    assert len(first) == 1  # smoke: one epoch however many are asked
+    assert first == second
+    d2l.set_seed(1)
+    _, _, trainer = fit(max_epochs=1)
+    assert trainer.history[0]['train_loss'] != first[0][0]
+
+
+def test_trainer_prints_mode_device_and_a_line_per_epoch(tiny, capsys,
+                                                         monkeypatch):
+    monkeypatch.setitem(shared.RUN_MODES, 'tiny', shared.RunMode(
+        'tiny', max_epochs=2, train_examples=256, val_examples=128,
+        max_image_size=28))
+    fit(max_epochs=5, num_gpus=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith('run mode: tiny (at most 2 epoch(s)')
+    assert 'device: CPU' in lines[0]
+    assert sum(line.startswith('run mode') for line in lines) == 1
+    epochs = [line for line in lines if line.startswith('epoch ')]
+    assert [line.split(':')[0] for line in epochs] == ['epoch 1/2',
+                                                       'epoch 2/2']
+    assert lines[-1].startswith('train loss') and '2 epoch(s)' in lines[-1]
+
+
+def test_asking_for_a_missing_gpu_trains_on_cpu_and_says_so(smoke, capsys,
+                                                           monkeypatch):
+    monkeypatch.setattr(d2l, 'num_gpus', lambda: 0)
+    model, _, trainer = fit(num_gpus=1)
+    assert 'CPU (asked for 1 GPU(s), none found)' in capsys.readouterr().out
+    assert next(model.parameters()).device == torch.device('cpu')
+
+
+def test_gradient_clipping_bounds_the_update(smoke):
+    class OneBatch(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = 64
+            X = torch.randn(64, 20) * 100  # huge inputs, huge gradients
+            self.tensors = (X, torch.randint(0, 3, (64,)))
+
+        def get_dataloader(self, train):
+            return self.get_tensorloader(self.tensors, train)
+
+    class Linear(d2l.Classifier):
+        def __init__(self, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = nn.Linear(20, 3)
+
+    def update_norm(clip):
+        d2l.set_seed(0)
+        model = Linear(lr=1.0)
+        before = [p.detach().clone() for p in model.parameters()]
+        d2l.Trainer(max_epochs=1, gradient_clip_val=clip).fit(model,
+                                                              OneBatch())
+        return math.sqrt(sum(((p.detach() - b) ** 2).sum().item()
+                             for p, b in zip(model.parameters(), before)))
+
+    assert update_norm(0) > 10
+    assert update_norm(0.5) == pytest.approx(0.5, rel=1e-4)  # lr * clip
+
+
+# ---------------------------------------------------------------- models
+
+def test_layer_summary_and_count_parameters(capsys):
+    class Small(d2l.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.LazyConv2d(6, kernel_size=5, padding=2), nn.ReLU(),
+                nn.AvgPool2d(2), nn.Flatten(), nn.LazyLinear(10))
+
+    model = Small()
+    rows = model.layer_summary((2, 1, 28, 28))
+    assert rows == [('Conv2d', (2, 6, 28, 28)), ('ReLU', (2, 6, 28, 28)),
+                    ('AvgPool2d', (2, 6, 14, 14)), ('Flatten', (2, 1176)),
+                    ('Linear', (2, 10))]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'Conv2d           output shape: (2, 6, 28, 28)'
+    assert len(out) == 5
+    # 1*6*5*5 + 6 and 1176*10 + 10
+    assert model.count_parameters((1, 1, 28, 28)) == 156 + 11_770
+
+
+def test_init_cnn_is_xavier_uniform_with_zero_bias():
+    torch.manual_seed(0)
+    model = LeNetBN()
+    model.apply_init([torch.zeros(1, 1, 28, 28)], d2l.init_cnn)
+    for layer in model.net:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            w = layer.weight
+            fan_in = w[0].numel()
+            fan_out = w.shape[0] * w[0, 0].numel()
+            bound = math.sqrt(6 / (fan_in + fan_out))
+            assert w.abs().max() <= bound
+            assert w.abs().max() > 0.8 * bound  # uniform fills its range
+            assert torch.equal(layer.bias, torch.zeros_like(layer.bias))
+    with pytest.raises(RuntimeError, match='apply_init'):
+        LeNetBN().net.apply(d2l.init_cnn)  # lazy layers not materialised
+
+
+def test_trainer_materialises_lazy_layers_itself(smoke):
+    model = LeNetBN()
+    assert any(nn.parameter.is_lazy(p) for p in model.parameters())
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, d2l.FashionMNIST(batch_size=128))
+    assert not any(nn.parameter.is_lazy(p) for p in model.parameters())
+    assert len(trainer.history) == 1
