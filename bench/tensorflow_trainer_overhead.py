@@ -10,6 +10,7 @@ shared; the CPU time of each run is reported too, as a steadier check).
     PYTHONPATH=. python bench/tensorflow_trainer_overhead.py
 """
 import contextlib
+import gc
 import io
 import os
 import pathlib
@@ -27,7 +28,7 @@ from d2l_local import tensorflow as d2l  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
 
-STEPS, BATCH, REPEATS = 200, 128, 4
+STEPS, BATCH, REPEATS = 200, 128, 6
 L = tf.keras.layers
 
 
@@ -105,8 +106,11 @@ def main():
     examples = STEPS * BATCH
     hand_written()  # warm up: first-use costs of TF and the data files
     best = {with_trainer: [0.0, 0.0], hand_written: [0.0, 0.0]}
-    for _ in range(REPEATS):
-        for run in best:
+    for repeat in range(REPEATS):
+        # Alternate which goes first; collect the previous run's garbage
+        # (graphs, iterators) so that it is not charged to the next one.
+        for run in list(best)[::1 if repeat % 2 == 0 else -1]:
+            gc.collect()
             # Wall clock (what report.py compares) and, as a check that is
             # robust to other processes on a shared CPU, this process's CPU
             # time for the same run.

@@ -128,6 +128,7 @@ def parse_args(argv):
 def main(argv=None):
     from bookbuild.execute import ExecutionError
     from bookbuild.merge import MergeError
+    from bookbuild.render import RenderError
     from bookbuild.source import ChapterError
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -146,7 +147,8 @@ def main(argv=None):
             mode = args.mode or default_mode()
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress)
-    except (BuildError, ChapterError, ExecutionError, MergeError) as e:
+    except (BuildError, ChapterError, ExecutionError, MergeError,
+            RenderError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

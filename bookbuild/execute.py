@@ -19,6 +19,7 @@ import time
 import nbformat
 
 from bookbuild.files import write_notebook_atomically
+from d2l_local import MODULES as LIBRARY_MODULES
 from bookbuild.progress import Progress
 
 # Bump when the way notebooks are executed changes what they output.
@@ -49,7 +50,13 @@ def cache_key(nb, framework, mode, library_dir, lock_file):
             add('cell', cell.source)
             add('tags', ','.join(cell.metadata.get('tags', [])))
     library_dir = pathlib.Path(library_dir)
+    # The other frameworks' modules cannot change this framework's outputs:
+    # editing the TensorFlow module must not re-run the PyTorch chapter.
+    others = {f'{m}.py' for fw, m in LIBRARY_MODULES.items()
+              if fw != framework}
     for path in sorted(library_dir.rglob('*.py')):
+        if path.name in others and path.parent == library_dir:
+            continue
         add(f'lib {path.relative_to(library_dir).as_posix()}',
             path.read_bytes())
     add('lock', pathlib.Path(lock_file).read_bytes())

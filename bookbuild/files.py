@@ -2,6 +2,7 @@
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 
 import nbformat
@@ -16,6 +17,7 @@ def atomic_path(target):
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.name}.',
                                suffix='.tmp')
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are for everyone
     try:
         yield pathlib.Path(tmp)
         os.replace(tmp, target)
@@ -24,12 +26,21 @@ def atomic_path(target):
             os.unlink(tmp)
 
 
-def write_text_atomically(text, target):
+def write_atomically(content, target):
+    """Write text or bytes to `target` all at once or not at all."""
+    if isinstance(content, str):
+        content = content.encode('utf-8')
     with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding='utf-8')
+        tmp.write_bytes(content)
+    return pathlib.Path(target)
+
+
+def copy_atomically(source, target):
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)  # follows symlinks: a real file lands
     return pathlib.Path(target)
 
 
 def write_notebook_atomically(nb, target):
     nbformat.validate(nb)
-    return write_text_atomically(nbformat.writes(nb), target)
+    return write_atomically(nbformat.writes(nb), target)

@@ -19,7 +19,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import urllib.parse
 
 import nbformat
@@ -35,7 +34,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
-from bookbuild.files import atomic_path
+from bookbuild.files import copy_atomically, write_atomically
 
 BOOK_TITLE = 'Modern Convolutional Neural Networks'
 ASSETS = pathlib.Path(__file__).parent / 'assets'
@@ -105,28 +104,6 @@ def check_unique_names(pages):
             raise RenderError(f'{page.source} and {seen[page.name]} would both '
                               f'be written to {page.name}.html')
         seen[page.name] = page.source
-
-
-# The temporary file of atomic_path is private (mkstemp makes it 0600); the
-# book is for reading, by a web server too.
-READABLE = 0o644
-
-
-def write_atomically(content, target):
-    """Write text or bytes to `target` all at once or not at all."""
-    if isinstance(content, str):
-        content = content.encode('utf-8')
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(content)
-        os.chmod(tmp, READABLE)
-    return pathlib.Path(target)
-
-
-def copy_atomically(source, target):
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)  # follows symlinks: a real file lands
-        os.chmod(tmp, READABLE)
-    return pathlib.Path(target)
 
 
 # ---------------------------------------------------------------- a chapter

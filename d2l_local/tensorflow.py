@@ -168,7 +168,8 @@ class DataModule(HyperParameters):
     """The base class of data: `tf.data` pipelines for training and
     validation."""
 
-    def __init__(self):
+    def __init__(self, num_workers=4):
+        self.num_workers = num_workers
         # The shuffle seed is drawn from numpy, so `set_seed` fixes the order
         # of every epoch; one dataset object reshuffles on each iteration.
         self.seed = int(np.random.randint(2 ** 31 - 1))
@@ -185,8 +186,8 @@ class DataModule(HyperParameters):
     def get_tensorloader(self, tensors, train, indices=slice(0, None),
                          transform=None):
         """Batches of (a slice of) in-memory arrays: shuffled each epoch when
-        training, `transform` applied per batch in parallel, prefetched so
-        the next batch is ready while the current one trains."""
+        training, `transform` applied per batch on `num_workers` threads,
+        prefetched so the next batches are ready while one trains."""
         tensors = tuple(a[indices] for a in tensors)
         dataset = tf.data.Dataset.from_tensor_slices(tensors)
         if train:
@@ -195,8 +196,14 @@ class DataModule(HyperParameters):
         dataset = dataset.batch(self.batch_size)
         if transform is not None:
             dataset = dataset.map(transform,
-                                  num_parallel_calls=tf.data.AUTOTUNE)
-        return dataset.prefetch(tf.data.AUTOTUNE)
+                                  num_parallel_calls=self.num_workers)
+        # Fixed sizes instead of tf.data's autotuner: in TF 2.21 deleting an
+        # iterator, i.e. ending every epoch, waits for the autotuner's thread
+        # to wake up from its current sleep (measured: up to 10 s at the end
+        # of a 7 s epoch). A small in-memory pipeline needs no tuning.
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return dataset.prefetch(2).with_options(options)
 
 
 class FashionMNIST(DataModule):

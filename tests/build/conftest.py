@@ -4,55 +4,12 @@ The fake kernels are the tooling environment's own Python under the four
 framework kernel names, so the pipeline runs end to end in seconds.
 """
 import json
-import pathlib
 import sys
-import textwrap
 
 import pytest
 
 from bookbuild import FRAMEWORKS
-
-FRONT_MATTER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
-
-def code(tag, source):
-    opts = f':tags: [{tag}]\n\n' if tag else ''
-    return f'```{{code-cell}} ipython3\n{opts}{source}\n```\n'
-
-
-def tab_group(sources):
-    """One cell per framework; `sources` maps framework -> code."""
-    return '\n'.join(code(fw, sources[fw]) for fw in FRAMEWORKS)
-
-
-def fixture_chapter_text():
-    group = tab_group({fw: f"NAME = {fw!r}\nprint('hello from', NAME)"
-                       for fw in FRAMEWORKS})
-    group2 = tab_group({fw: f'print(len(NAME) * {i})'
-                        for i, fw in enumerate(FRAMEWORKS, 1)})
-    return FRONT_MATTER + textwrap.dedent("""
-        # A Small Chapter
-
-        Some prose with math $a^2 + b^2 = c^2$.
-
-        """) + group + textwrap.dedent("""
-        +++
-
-        A shared cell runs in every framework:
-
-        """) + code(None, "import os\nprint('mode', os.environ.get('D2L_MODE'))") + \
-        '\n+++\n\nAnd a second group.\n\n' + group2
+from chapter_fixture import fixture_chapter_text
 
 
 @pytest.fixture
@@ -89,5 +46,3 @@ def library(tmp_path):
     lock.write_text('numpy==2.0\n')
     return lib, lock
 
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]

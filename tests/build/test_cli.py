@@ -9,7 +9,7 @@ import pytest
 
 from bookbuild import FRAMEWORKS
 from bookbuild.progress import Progress
-from conftest import fixture_chapter_text
+from chapter_fixture import fixture_chapter_text
 
 
 @pytest.fixture

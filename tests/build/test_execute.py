@@ -63,6 +63,20 @@ def test_what_invalidates_the_cache(chapter_file, tmp_path, library, change):
     assert cache_key(nb, 'pytorch', mode, lib, lock) != before
 
 
+def test_key_ignores_other_frameworks_modules(chapter_file, tmp_path,
+                                              library):
+    lib, lock = library
+    nb = nbformat.read(split_chapter(chapter_file, tmp_path / 'nb')['jax'],
+                       as_version=4)
+    (lib / 'torch.py').write_text('A = 1\n')
+    (lib / 'jax.py').write_text('A = 1\n')
+    before = cache_key(nb, 'jax', 'smoke', lib, lock)
+    (lib / 'torch.py').write_text('A = 2\n')
+    assert cache_key(nb, 'jax', 'smoke', lib, lock) == before
+    (lib / 'jax.py').write_text('A = 2\n')
+    assert cache_key(nb, 'jax', 'smoke', lib, lock) != before
+
+
 def test_key_ignores_file_times(chapter_file, tmp_path, library):
     lib, lock = library
     nb = nbformat.read(split_chapter(chapter_file, tmp_path / 'nb')['jax'],

@@ -13,6 +13,7 @@ import pytest
 
 from bookbuild import FRAMEWORKS
 from bookbuild import render as render_module
+from bookbuild.files import atomic_path
 from bookbuild.render import RenderError, render_book
 
 CHAPTER = 'tabs-demo'
@@ -378,7 +379,7 @@ def test_a_write_failing_midway_leaves_no_half_written_file(book, monkeypatch):
     def disk_full(content, target):
         if not str(target).endswith('.html'):
             return real_write(content, target)
-        with render_module.atomic_path(target) as tmp:
+        with atomic_path(target) as tmp:
             tmp.write_text(content[:100])
             raise OSError('No space left on device')
 

@@ -8,7 +8,7 @@ import yaml
 
 from bookbuild import FRAMEWORKS
 from bookbuild.envfile import lock_pins
-from conftest import ROOT
+from chapter_fixture import ROOT
 
 MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'jax': 'jax',
            'tensorflow': 'tensorflow'}

@@ -6,7 +6,7 @@ import pytest
 from bookbuild import FRAMEWORKS
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
 from bookbuild.split import split_chapter
-from conftest import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
+from chapter_fixture import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
 
 
 def test_cells_know_their_lines(chapter_file):

