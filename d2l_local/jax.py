@@ -348,28 +348,9 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y)
-        return _show_images(np.asarray(X)[..., 0], nrows, ncols,
+        return shared.show_images(np.asarray(X)[..., 0], nrows, ncols,
                             titles=labels)
 
-
-def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """A grid of grey images with titles (framework-free: numpy arrays)."""
-    import matplotlib
-    if not shared.in_notebook():
-        matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    shared.use_svg_display()
-    _, axes = plt.subplots(num_rows, num_cols,
-                           figsize=(num_cols * scale, num_rows * scale),
-                           squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(img, cmap='gray')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles and i < len(titles):
-            ax.set_title(titles[i])
-    return axes
 
 
 # --------------------------------------------------------------------------

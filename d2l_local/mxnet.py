@@ -247,26 +247,9 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y.asnumpy())
-        return _show_images(X[:, 0].asnumpy(), nrows, ncols, titles=labels)
+        return shared.show_images(X[:, 0].asnumpy(), nrows, ncols,
+                                  titles=labels)
 
-
-def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """A grid of grey images (framework-free drawing)."""
-    import matplotlib
-    if not shared.in_notebook():
-        matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    shared.use_svg_display()
-    _, axes = plt.subplots(num_rows, num_cols, squeeze=False,
-                           figsize=(num_cols * scale, num_rows * scale))
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(img, cmap='gray')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles is not None and i < len(titles):
-            ax.set_title(titles[i])
-    return axes
 
 
 # --------------------------------------------------------------------------
@@ -316,13 +299,14 @@ class Trainer(HyperParameters):
         return [a.as_in_ctx(self.ctx) for a in batch]
 
     def _device(self):
-        """(MXNet context, words for the log): a GPU only if asked for and
+        """(MXNet context, the line saying which): a GPU only if asked for and
         present."""
         if self.num_gpus > 0 and num_gpus() > 0:
-            return gpu(0), 'GPU 0 (mxnet gpu(0))'
+            return gpu(0), 'device: GPU 0 (mxnet gpu(0))'
         if self.num_gpus > 0:
-            return cpu(), 'CPU (a GPU was asked for, none was found)'
-        return cpu(), 'CPU (num_gpus=0)'
+            return cpu(), (f'device: CPU (asked for {self.num_gpus} GPU(s), '
+                           'none found)')
+        return cpu(), 'device: CPU'
 
     def clip_gradients(self, grad_clip_val):
         """Rescale all gradients so that their global norm is at most
@@ -336,9 +320,8 @@ class Trainer(HyperParameters):
 
     def fit(self, model, data):
         mode = run_mode()
-        self.ctx, device_words = self._device()
-        print(mode.describe())
-        print(f'training on {device_words}')
+        self.ctx, device_line = self._device()
+        print(f'{mode.describe()}; {device_line}', flush=True)
         self.epochs = mode.cap_epochs(self.max_epochs)
         self.prepare_data(data)
         self.prepare_model(model)

@@ -332,6 +332,25 @@ def use_svg_display():
     set_matplotlib_formats('svg')
 
 
+def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
+    """A grid of grey images (numpy arrays [N, H, W]) with optional titles."""
+    import matplotlib
+    if not in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    use_svg_display()
+    _, axes = plt.subplots(num_rows, num_cols, squeeze=False,
+                           figsize=(num_cols * scale, num_rows * scale))
+    axes = axes.flatten()
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap='gray')
+        ax.axes.get_xaxis().set_visible(False)
+        ax.axes.get_yaxis().set_visible(False)
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i])
+    return axes
+
+
 class ProgressBoard(HyperParameters):
     """Plots data points as they arrive.
 

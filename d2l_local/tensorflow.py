@@ -237,27 +237,9 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y)
-        return _show_images(tf.squeeze(X, axis=-1).numpy(), nrows, ncols,
-                            titles=labels)
+        return shared.show_images(tf.squeeze(X, axis=-1).numpy(), nrows, ncols,
+                                  titles=labels)
 
-
-def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """A grid of grey images (framework-free drawing)."""
-    import matplotlib
-    if not shared.in_notebook():
-        matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    shared.use_svg_display()
-    _, axes = plt.subplots(num_rows, num_cols, squeeze=False,
-                           figsize=(num_cols * scale, num_rows * scale))
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(img, cmap='gray')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles is not None and i < len(titles):
-            ax.set_title(titles[i])
-    return axes
 
 
 # --------------------------------------------------------------------------
@@ -289,16 +271,17 @@ class Trainer(HyperParameters):
         return batch
 
     def _device(self):
-        """(TensorFlow device name, words for the log): a GPU only if asked
+        """(TensorFlow device name, the line saying which): a GPU only if asked
         for and present."""
         gpus = tf.config.list_physical_devices('GPU')
         if self.num_gpus > 0 and gpus:
             details = tf.config.experimental.get_device_details(gpus[0])
             name = details.get('device_name', 'GPU')
-            return '/GPU:0', f'GPU 0 ({name})'
+            return '/GPU:0', f'device: GPU 0 ({name})'
         if self.num_gpus > 0:
-            return '/CPU:0', 'CPU (a GPU was asked for, none was found)'
-        return '/CPU:0', 'CPU (num_gpus=0)'
+            return '/CPU:0', (f'device: CPU (asked for {self.num_gpus} '
+                              'GPU(s), none found)')
+        return '/CPU:0', 'device: CPU'
 
     def _compile_steps(self):
         """The train and eval steps as `tf.function`s, traced once: their
@@ -333,9 +316,8 @@ class Trainer(HyperParameters):
 
     def fit(self, model, data):
         mode = run_mode()
-        device, device_words = self._device()
-        print(mode.describe())
-        print(f'training on {device_words}')
+        device, device_line = self._device()
+        print(f'{mode.describe()}; {device_line}', flush=True)
         self.epochs = mode.cap_epochs(self.max_epochs)
         self.prepare_data(data)
         self.prepare_model(model)

@@ -256,27 +256,8 @@ class FashionMNIST(DataModule):
         if not labels:
             labels = self.text_labels(y)
         # Nothing returned: in Jupyter the figure is the cell's only output.
-        _show_images(X.squeeze(1), nrows, ncols, titles=labels)
+        shared.show_images(X.squeeze(1).numpy(), nrows, ncols, titles=labels)
 
-
-def _show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
-    """A grid of grey images with titles (framework-free but for .numpy())."""
-    import matplotlib
-    if not shared.in_notebook():
-        matplotlib.use('Agg', force=False)
-    import matplotlib.pyplot as plt
-    shared.use_svg_display()
-    _, axes = plt.subplots(num_rows, num_cols,
-                           figsize=(num_cols * scale, num_rows * scale),
-                           squeeze=False)
-    axes = axes.flatten()
-    for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(img.detach().cpu().numpy(), cmap='gray')
-        ax.axes.get_xaxis().set_visible(False)
-        ax.axes.get_yaxis().set_visible(False)
-        if titles and i < len(titles):
-            ax.set_title(titles[i])
-    return axes
 
 
 # --------------------------------------------------------------------------

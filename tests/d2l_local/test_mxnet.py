@@ -344,13 +344,13 @@ def test_trainer_prints_mode_device_and_a_line_per_epoch(tiny, capsys,
     fit(max_epochs=5, num_gpus=0)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith('run mode: tiny (at most 2 epoch(s)')
-    assert lines[1] == 'training on CPU (num_gpus=0)'
+    assert lines[0].endswith('; device: CPU')
     assert sum(line.startswith('run mode') for line in lines) == 1
     epochs = [line for line in lines if line.startswith('epoch ')]
     assert [line.split(':')[0] for line in epochs] == ['epoch 1/2',
                                                        'epoch 2/2']
     assert lines[-1].startswith('train loss') and '2 epoch(s)' in lines[-1]
-    assert len(lines) == 5
+    assert len(lines) == 4
 
 
 def test_asking_for_a_missing_gpu_trains_on_cpu_and_says_so(smoke, capsys,
@@ -358,7 +358,7 @@ def test_asking_for_a_missing_gpu_trains_on_cpu_and_says_so(smoke, capsys,
     monkeypatch.setattr(d2l, 'num_gpus', lambda: 0)
     model, _, _ = fit(num_gpus=1)
     out = capsys.readouterr().out
-    assert 'training on CPU (a GPU was asked for, none was found)' in out
+    assert 'device: CPU (asked for 1 GPU(s), none found)' in out
     assert model.net[0].weight.list_ctx() == [mx.cpu()]
 
 
