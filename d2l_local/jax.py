@@ -348,7 +348,7 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y)
-        return shared.show_images(np.asarray(X)[..., 0], nrows, ncols,
+        shared.show_images(np.asarray(X)[..., 0], nrows, ncols,
                             titles=labels)
 
 

@@ -247,8 +247,8 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y.asnumpy())
-        return shared.show_images(X[:, 0].asnumpy(), nrows, ncols,
-                                  titles=labels)
+        shared.show_images(X[:, 0].asnumpy(), nrows, ncols,
+                           titles=labels)
 
 
 

@@ -237,8 +237,8 @@ class FashionMNIST(DataModule):
         X, y = batch
         if not labels:
             labels = self.text_labels(y)
-        return shared.show_images(tf.squeeze(X, axis=-1).numpy(), nrows, ncols,
-                                  titles=labels)
+        shared.show_images(tf.squeeze(X, axis=-1).numpy(), nrows, ncols,
+                           titles=labels)
 
 
 

@@ -204,7 +204,10 @@ def test_text_labels_and_visualize(smoke):
     assert data.text_labels([0, 9, np.array(1)]) == [
         't-shirt', 'ankle boot', 'trouser']
     batch = next(iter(data.val_dataloader()))
-    axes = data.visualize(batch)
+    import matplotlib.pyplot as plt
+    plt.close('all')
+    assert data.visualize(batch) is None  # the figure is the output
+    axes = plt.gcf().axes
     assert len(axes) == 8
     assert axes[0].get_title() == data.text_labels(batch[1][:1].asnumpy())[0]
     import matplotlib.pyplot as plt

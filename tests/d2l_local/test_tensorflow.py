@@ -220,7 +220,10 @@ def test_text_labels_and_visualize(smoke):
     data = d2l.FashionMNIST(batch_size=8)
     assert data.text_labels([0, 9, 5]) == ['t-shirt', 'ankle boot', 'sandal']
     batch = next(iter(data.val_dataloader()))
-    axes = data.visualize(batch, nrows=2, ncols=4)
+    import matplotlib.pyplot as plt
+    plt.close('all')
+    assert data.visualize(batch, nrows=2, ncols=4) is None  # the figure is the output
+    axes = plt.gcf().axes
     assert len(axes) == 8
     assert [a.get_title() for a in axes] == data.text_labels(batch[1])
 
