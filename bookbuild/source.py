@@ -40,6 +40,7 @@ class Cell:
     tags: list = dataclasses.field(default_factory=list)
     options: dict = dataclasses.field(default_factory=dict)
     code_line: int = 0        # line of the first line of code (code cells)
+    tags_line: int = 0        # line of the cell's tags option, if any
 
     @property
     def framework(self):
@@ -103,8 +104,9 @@ def _parse_option_value(raw):
 
 def _read_options(lines, start, path):
     """Options after a code-cell fence: `:key: value` lines or a `---` YAML
-    block of `key: value` lines. Returns (options, index after them)."""
-    options, i = {}, start
+    block of `key: value` lines. Returns (options, index after them); the
+    1-based line of each option is kept under `_lines` for messages."""
+    options, lines_of, i = {}, {}, start
     if i < len(lines) and lines[i].strip() == '---':
         i += 1
         while i < len(lines) and lines[i].strip() != '---':
@@ -116,6 +118,7 @@ def _read_options(lines, start, path):
                                        '"key: value"')
                 key, value = text.split(':', 1)
                 options[key.strip()] = _parse_option_value(value)
+                lines_of[key.strip()] = i + 1
             i += 1
         if i == len(lines):
             raise ChapterError(path, start + 1, 'cell options opened with '
@@ -125,25 +128,27 @@ def _read_options(lines, start, path):
         while i < len(lines) and OPTION_LINE.match(lines[i]):
             m = OPTION_LINE.match(lines[i])
             options[m['key']] = _parse_option_value(m['value'])
+            lines_of[m['key']] = i + 1
             i += 1
-    return options, i
+    return options, lines_of, i
 
 
 def _validate_tags(cell, path):
+    line = cell.tags_line or cell.line
     tags = cell.options.get('tags', [])
     if isinstance(tags, str):
-        raise ChapterError(path, cell.line, f'tags must be a list such as '
+        raise ChapterError(path, line, f'tags must be a list such as '
                            f'[pytorch], not {tags!r}')
     frameworks = [t for t in tags if t in FRAMEWORKS]
     unknown = [t for t in tags if t not in FRAMEWORKS and t not in OTHER_TAGS]
     if unknown:
         raise ChapterError(
-            path, cell.line,
+            path, line,
             f'unknown tag {unknown[0]!r} on the code cell starting '
             f'{cell.first_line!r}; frameworks are {", ".join(FRAMEWORKS)}; '
             f'other tags are {", ".join(OTHER_TAGS)}')
     if len(frameworks) > 1:
-        raise ChapterError(path, cell.line, 'a code cell belongs to one '
+        raise ChapterError(path, line, 'a code cell belongs to one '
                            f'framework, this one is tagged {frameworks}')
     cell.tags = list(tags)
 
@@ -176,7 +181,7 @@ def parse_chapter_text(text, path):
         if fence is None and CODE_CELL_OPEN.match(text_line):
             flush_markdown()
             start = i + 1
-            options, j = _read_options(lines, i + 1, path)
+            options, option_lines, j = _read_options(lines, i + 1, path)
             header = j - (i + 1)
             body = []
             while j < len(lines) and lines[j].rstrip() != '```':
@@ -194,7 +199,8 @@ def parse_chapter_text(text, path):
                 body.pop(0)
                 header += 1
             cell = Cell('code', '\n'.join(body).rstrip('\n'), start,
-                        options=options, code_line=start + header + 1)
+                        options=options, code_line=start + header + 1,
+                        tags_line=option_lines.get('tags', 0))
             _validate_tags(cell, path)
             cells.append(cell)
             i = j + 1

@@ -61,7 +61,7 @@ def test_broken_chapter_fails_with_its_line_and_keeps_the_last_page(book):
     result = build(book)
     assert result.returncode == 1
     line = next(i for i, t in enumerate(text.splitlines(), 1)
-                if 'jaxx' in t) - 1
+                if 'jaxx' in t)
     assert f'small.md:{line}: unknown tag' in result.stderr
     assert page.read_text() == before
     leftovers = [p for p in (book / 'build').rglob('*') if '.tmp' in p.name]

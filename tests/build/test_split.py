@@ -97,7 +97,7 @@ def test_unknown_tag_names_file_and_line(tmp_path):
     text = fixture_chapter_text().replace(':tags: [mxnet]', ':tags: [mxnett]',
                                           1)
     message, lines = error_of(text, tmp_path)
-    line = next(i for i, t in enumerate(lines, 1) if 'mxnett' in t) - 1
+    line = next(i for i, t in enumerate(lines, 1) if 'mxnett' in t)
     assert f'bad.md:{line}:' in message
     assert "unknown tag 'mxnett'" in message
 
