@@ -45,3 +45,14 @@ def fake_fashion_mnist_dir(root, num_train=64, num_val=32):
         write_idx(folder / f'{prefix}-labels-idx1-ubyte.gz',
                   rng.integers(0, 10, (n,)))
     return folder
+
+
+def data_dir_with_bad_train_images(root, monkeypatch, write_bad):
+    """Point $D2L_DATA (smoke mode) at a tree whose training images were
+    written by `write_bad`; return that file's path."""
+    folder = fake_fashion_mnist_dir(root)
+    bad = folder / 'train-images-idx3-ubyte.gz'
+    write_bad(bad)
+    monkeypatch.setenv('D2L_DATA', str(root))
+    monkeypatch.setenv('D2L_MODE', 'smoke')
+    return bad

@@ -16,7 +16,8 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
+from idx_files import (data_dir_with_bad_train_images,  # noqa: E402
+                       fake_fashion_mnist_dir, write_bad_magic,
                        write_idx, write_truncated)
 
 from d2l_local import shared  # noqa: E402
@@ -173,24 +174,15 @@ def test_text_labels_and_visualize(smoke):
     plt.close('all')
 
 
-def _data_dir_with(tmp_path, monkeypatch, write_bad):
-    folder = fake_fashion_mnist_dir(tmp_path)
-    bad = folder / 'train-images-idx3-ubyte.gz'
-    write_bad(bad)
-    monkeypatch.setenv('D2L_DATA', str(tmp_path))
-    monkeypatch.setenv('D2L_MODE', 'smoke')
-    return bad
-
-
 def test_bad_magic_number_names_the_file(tmp_path, monkeypatch):
-    bad = _data_dir_with(tmp_path, monkeypatch, write_bad_magic)
+    bad = data_dir_with_bad_train_images(tmp_path, monkeypatch, write_bad_magic)
     with pytest.raises(shared.DataFileError, match='bad magic number') as e:
         d2l.FashionMNIST()
     assert str(bad) in str(e.value)
 
 
 def test_wrong_length_names_the_file(tmp_path, monkeypatch):
-    bad = _data_dir_with(tmp_path, monkeypatch, write_truncated)
+    bad = data_dir_with_bad_train_images(tmp_path, monkeypatch, write_truncated)
     with pytest.raises(shared.DataFileError, match='wrong length') as e:
         d2l.FashionMNIST()
     assert str(bad) in str(e.value)
