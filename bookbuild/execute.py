@@ -18,9 +18,10 @@ import time
 
 import nbformat
 
+from bookbuild.envfile import lock_pins
 from bookbuild.files import write_notebook_atomically
-from d2l_local import MODULES as LIBRARY_MODULES
 from bookbuild.progress import Progress
+from d2l_local import MODULES as LIBRARY_MODULES
 
 # Bump when the way notebooks are executed changes what they output.
 EXECUTOR_VERSION = '1'
@@ -59,7 +60,8 @@ def cache_key(nb, framework, mode, library_dir, lock_file):
             continue
         add(f'lib {path.relative_to(library_dir).as_posix()}',
             path.read_bytes())
-    add('lock', pathlib.Path(lock_file).read_bytes())
+    # The pins, not the file: a reworded header comment changes no output.
+    add('lock', '\n'.join(lock_pins(lock_file)))
     return digest.hexdigest()
 
 

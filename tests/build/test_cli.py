@@ -1,6 +1,7 @@
 """The whole pipeline from the command line, on the fixture chapter with the
 fake kernels: what an author sees when a build succeeds, is re-run after a
 prose edit, or meets a broken chapter."""
+import os
 import shutil
 import sys
 import subprocess
@@ -25,11 +26,12 @@ def book(tmp_path, fake_kernels):
     return root
 
 
-def build(book, *args):
+def build(book, *args, env=None):
     return subprocess.run(
         [sys.executable, '-m', 'bookbuild', 'html', '--root', str(book),
          '--build-dir', str(book / 'build'), '--mode', 'smoke', *args],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, 'D2L_ACCEL': '', **(env or {})})
 
 
 def test_build_then_prose_edit_executes_nothing(book):
@@ -72,6 +74,28 @@ def test_unknown_framework_and_mode_are_refused(book):
     result = build(book, '--frameworks', 'pytorch,caffe')
     assert result.returncode == 1 and "unknown framework 'caffe'" in \
         result.stderr
+
+
+def test_gpu_outputs_are_cached_apart_from_cpu_outputs(book):
+    for fw in FRAMEWORKS:
+        (book / 'requirements' / f'{fw}-cuda.txt').write_text('x-cuda==1\n')
+    assert build(book, '--frameworks', 'jax').returncode == 0
+    on_gpu = build(book, '--frameworks', 'jax', env={'D2L_ACCEL': 'cuda'})
+    assert on_gpu.returncode == 0, on_gpu.stderr
+    assert 'small/jax: executed in' in on_gpu.stderr
+    again = build(book, '--frameworks', 'jax', '--accel', 'cuda')
+    assert 'small/jax: cached (code unchanged)' in again.stderr
+
+
+def test_a_missing_lock_file_or_accelerator_is_named(book):
+    result = build(book, '--accel', 'cuda')
+    assert result.returncode == 1
+    assert 'pytorch-cuda.txt: no lock file for pytorch on cuda' in \
+        result.stderr
+    result = build(book, env={'D2L_ACCEL': 'tpu'})
+    assert result.returncode == 1
+    assert "D2L_ACCEL='tpu' is not an accelerator" in result.stderr
+    assert not (book / 'build' / 'html').exists()
 
 
 def test_progress_prints_plain_lines_off_a_terminal(tmp_path):

