@@ -146,13 +146,17 @@ test: env
 test-build: env
 	$(TOOLING) -m pytest -q tests/build
 
+# The chapters' suites in each framework: the architecture, and the same
+# logits as the PyTorch model's for the same weights (PyTorch's env makes them).
 test-d2l: env
-	@status=0; for fw in $(FRAMEWORKS); do \
-	  echo "== d2l_local and the chapters' architecture on $$fw"; \
+	@status=0; export D2L_REFERENCE_PYTHON=$(CURDIR)/$(VENV)/pytorch$(ENV_SUFFIX)/bin/python; \
+	for fw in $(FRAMEWORKS); do \
+	  echo "== d2l_local and the chapters' architecture and function on $$fw"; \
 	  python=$(VENV)/$$fw$(ENV_SUFFIX)/bin/python; \
 	  LD_LIBRARY_PATH="$$($$python tools/cuda_library_path.py)" \
 	  D2L_FRAMEWORK=$$fw $$python -m pytest -q -p no:cacheprovider \
-	    tests/d2l_local/test_shared.py tests/d2l_local/test_$$fw.py tests/chapters/test_architecture.py \
+	    tests/d2l_local/test_shared.py tests/d2l_local/test_$$fw.py \
+	    tests/chapters/test_architecture.py tests/chapters/test_same_function.py \
 	    || status=1; \
 	done; exit $$status
 

@@ -4,16 +4,12 @@ Runs inside one framework's environment (`D2L_FRAMEWORK` names it): the
 chapter's own cells for that framework are executed in-process, except those
 tagged `train`, and the models they define are measured.
 """
-import contextlib
-import io
 import os
-import pathlib
 
 import pytest
 
-from bookbuild.source import read_chapter
+from chapter_code import chapter_namespace
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 FRAMEWORK = os.environ.get('D2L_FRAMEWORK')
 CHANNELS_LAST = {'pytorch': False, 'mxnet': False, 'jax': True,
                  'tensorflow': True}
@@ -52,21 +48,7 @@ def framework_shape(chw, batch=1):
 @pytest.fixture(scope='module')
 def densenet_chapter():
     """The namespace left by the chapter's non-training cells."""
-    os.environ['D2L_MODE'] = 'smoke'
-    chapter = read_chapter(ROOT / 'chapters' / 'densenet.md')
-    namespace = {'__name__': '__chapter__'}
-    for cell in chapter.code_cells(FRAMEWORK):
-        if 'train' in cell.tags:
-            continue
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(cell.source, f'{chapter.path}:{cell.code_line}',
-                             'exec'), namespace)
-        except Exception as e:
-            raise AssertionError(f'{chapter.path}:{cell.code_line}: the '
-                                 f'{FRAMEWORK} cell {cell.first_line!r} '
-                                 f'failed: {e!r}') from e
-    return namespace
+    return chapter_namespace(FRAMEWORK)
 
 
 def test_densenet_parameter_count(densenet_chapter):

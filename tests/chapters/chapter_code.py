@@ -1,0 +1,30 @@
+"""Run a chapter's cells for one framework in this process (for the suites
+that run inside a framework's environment)."""
+import contextlib
+import io
+import os
+import pathlib
+
+from bookbuild.source import read_chapter
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def chapter_namespace(framework, chapter='densenet', skip_tags=('train',)):
+    """The names the chapter's `framework` cells define, in smoke mode, the
+    cells tagged with any of `skip_tags` left out."""
+    os.environ['D2L_MODE'] = 'smoke'
+    source = read_chapter(ROOT / 'chapters' / f'{chapter}.md')
+    namespace = {'__name__': '__chapter__'}
+    for cell in source.code_cells(framework):
+        if set(cell.tags) & set(skip_tags):
+            continue
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(cell.source, f'{source.path}:{cell.code_line}',
+                             'exec'), namespace)
+        except Exception as e:
+            raise AssertionError(f'{source.path}:{cell.code_line}: the '
+                                 f'{framework} cell {cell.first_line!r} '
+                                 f'failed: {e!r}') from e
+    return namespace
