@@ -384,6 +384,19 @@ class Trainer(HyperParameters):
                            'none found)')
         return cpu(), 'device: CPU'
 
+    def _reset_peak_memory(self, device):
+        pass  # XLA's peak counts from the process's start and cannot be reset
+
+    def _peak_memory(self, device):
+        """The peak memory: the GPU's since the process started, or the
+        whole process."""
+        if device.platform == 'gpu':
+            peak = device.memory_stats()['peak_bytes_in_use']
+            return shared.memory_line(peak, f'on GPU {device.id}, since the '
+                                      'process started')
+        return shared.memory_line(shared.peak_host_memory(),
+                                  'the whole process, on the CPU')
+
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()
         self.val_dataloader = data.val_dataloader()
@@ -419,6 +432,7 @@ class Trainer(HyperParameters):
         mode = run_mode()
         device, device_line = self._device()
         print(f'{mode.describe()}; {device_line}', flush=True)
+        self._reset_peak_memory(device)
         self.epochs = mode.cap_epochs(self.max_epochs)
         with jax.default_device(device):
             self.prepare_data(data)
@@ -429,7 +443,7 @@ class Trainer(HyperParameters):
             for self.epoch in range(self.epochs):
                 self.fit_epoch()
         model.board.show()
-        print(self.log.summary(), flush=True)
+        print(self.log.summary(self._peak_memory(device)), flush=True)
 
     def fit_epoch(self):
         model = self.model

@@ -308,6 +308,20 @@ class Trainer(HyperParameters):
                            'none found)')
         return cpu(), 'device: CPU'
 
+    def _reset_peak_memory(self, device):
+        pass  # MXNet 1.9 keeps no peak to reset; see _peak_memory
+
+    def _peak_memory(self, device):
+        """The fit's peak memory: what the GPU has in use at the end (MXNet
+        keeps freed memory in its pool, so that is about its peak), or the
+        whole process."""
+        if device.device_type == 'gpu':
+            free, total = context.gpu_memory_info(device.device_id)
+            return shared.memory_line(total - free, f'in use on GPU '
+                                      f'{device.device_id}, pool included')
+        return shared.memory_line(shared.peak_host_memory(),
+                                  'the whole process, on the CPU')
+
     def clip_gradients(self, grad_clip_val):
         """Rescale all gradients so that their global norm is at most
         `grad_clip_val`, on the device (no host sync: the scale is
@@ -322,6 +336,7 @@ class Trainer(HyperParameters):
         mode = run_mode()
         self.ctx, device_line = self._device()
         print(f'{mode.describe()}; {device_line}', flush=True)
+        self._reset_peak_memory(self.ctx)
         self.epochs = mode.cap_epochs(self.max_epochs)
         self.prepare_data(data)
         self.prepare_model(model)
@@ -334,7 +349,7 @@ class Trainer(HyperParameters):
         for self.epoch in range(self.epochs):
             self.fit_epoch()
         model.board.show()
-        print(self.log.summary())
+        print(self.log.summary(self._peak_memory(self.ctx)), flush=True)
 
     def fit_epoch(self):
         model = self.model

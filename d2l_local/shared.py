@@ -12,6 +12,7 @@ import inspect
 import os
 import pathlib
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -464,7 +465,9 @@ class TrainingLog:
                   'examples/s)', file=self.stream, flush=True)
         return row
 
-    def summary(self):
+    def summary(self, memory=None):
+        """The last epoch's metrics and the time per epoch (and `memory`,
+        a `memory_line`, if given)."""
         if not self.history:
             return 'no epoch finished'
         last = self.history[-1]
@@ -473,4 +476,16 @@ class TrainingLog:
                 f'val loss {last["val_loss"]:.3f}, '
                 f'val acc {last["val_acc"]:.3f}; '
                 f'{len(self.history)} epoch(s) in {total:.1f} s '
-                f'({total / len(self.history):.1f} s/epoch)')
+                f'({total / len(self.history):.1f} s/epoch)'
+                + (f'; {memory}' if memory else ''))
+
+
+def peak_host_memory():
+    """The most memory this process has held so far (its peak resident
+    set), in bytes: where a model trains on the CPU, its tensors are in it."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB
+
+
+def memory_line(peak_bytes, what):
+    """The Trainers' summary of memory, one format in every framework."""
+    return f'peak memory {peak_bytes / 2**20:,.0f} MiB ({what})'

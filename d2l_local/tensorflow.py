@@ -283,6 +283,18 @@ class Trainer(HyperParameters):
                               'GPU(s), none found)')
         return '/CPU:0', 'device: CPU'
 
+    def _reset_peak_memory(self, device):
+        if device.startswith('/GPU'):
+            tf.config.experimental.reset_memory_stats(device.lstrip('/'))
+
+    def _peak_memory(self, device):
+        """The fit's peak memory: the GPU's tensors, or the whole process."""
+        if device.startswith('/GPU'):
+            info = tf.config.experimental.get_memory_info(device.lstrip('/'))
+            return shared.memory_line(info['peak'], f'tensors on {device[1:]}')
+        return shared.memory_line(shared.peak_host_memory(),
+                                  'the whole process, on the CPU')
+
     def _compile_steps(self):
         """The train and eval steps as `tf.function`s, traced once: their
         input signature leaves the batch dimension open, so the last, short
@@ -318,6 +330,7 @@ class Trainer(HyperParameters):
         mode = run_mode()
         device, device_line = self._device()
         print(f'{mode.describe()}; {device_line}', flush=True)
+        self._reset_peak_memory(device)
         self.epochs = mode.cap_epochs(self.max_epochs)
         self.prepare_data(data)
         self.prepare_model(model)
@@ -341,7 +354,7 @@ class Trainer(HyperParameters):
             for self.epoch in range(self.epochs):
                 self.fit_epoch()
         model.board.show()
-        print(self.log.summary())
+        print(self.log.summary(self._peak_memory(device)), flush=True)
 
     def fit_epoch(self):
         model = self.model

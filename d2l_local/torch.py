@@ -288,6 +288,18 @@ class Trainer(HyperParameters):
                            'none found)')
         return cpu(), 'device: CPU'
 
+    def _reset_peak_memory(self, device):
+        if device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(device)
+
+    def _peak_memory(self, device):
+        """The fit's peak memory: the GPU's tensors, or the whole process."""
+        if device.type == 'cuda':
+            return shared.memory_line(torch.cuda.max_memory_allocated(device),
+                                      f'tensors on GPU {device}')
+        return shared.memory_line(shared.peak_host_memory(),
+                                  'the whole process, on the CPU')
+
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()
         self.val_dataloader = data.val_dataloader()
@@ -311,6 +323,7 @@ class Trainer(HyperParameters):
         mode = run_mode()
         self.device, device_line = self._device()
         print(f'{mode.describe()}; {device_line}', flush=True)
+        self._reset_peak_memory(self.device)
         self.epochs = mode.cap_epochs(self.max_epochs)
         self.prepare_data(data)
         self.prepare_model(model)
@@ -321,7 +334,7 @@ class Trainer(HyperParameters):
         for self.epoch in range(self.epochs):
             self.fit_epoch()
         model.board.show()
-        print(self.log.summary(), flush=True)
+        print(self.log.summary(self._peak_memory(self.device)), flush=True)
 
     def fit_epoch(self):
         model = self.model

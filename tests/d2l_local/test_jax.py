@@ -384,6 +384,9 @@ def test_trainer_prints_mode_device_and_a_line_per_epoch(tiny, capsys,
     assert [line.split(':')[0] for line in epochs] == ['epoch 1/2',
                                                        'epoch 2/2']
     assert lines[-1].startswith('train loss') and '2 epoch(s)' in lines[-1]
+    peak = re.search(r'; peak memory ([\d,]+) MiB \(the whole process, on '
+                     r'the CPU\)$', lines[-1])
+    assert peak and int(peak[1].replace(',', '')) > 10, lines[-1]
 
 
 def test_asking_for_a_missing_gpu_trains_on_cpu_and_says_so(smoke, capsys,

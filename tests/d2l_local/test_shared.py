@@ -142,3 +142,15 @@ def test_training_log_prints_a_line_per_epoch(capsys):
     assert len(out) == 2
     assert log.history[-1]['val_acc'] == 0.7
     assert 'val acc 0.700' in log.summary()
+    assert log.summary('peak memory 3 MiB (x)').endswith(
+        's/epoch); peak memory 3 MiB (x)')
+
+
+def test_memory_line_and_the_peak_of_this_process():
+    assert shared.memory_line(3 * 2**20 + 1, 'on GPU 0') == \
+        'peak memory 3 MiB (on GPU 0)'
+    before = shared.peak_host_memory()
+    block = bytearray(64 * 2**20)  # touched, so resident
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    assert shared.peak_host_memory() >= max(before, 64 * 2**20)

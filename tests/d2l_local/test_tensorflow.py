@@ -5,9 +5,11 @@ determinism and the helpers. Run in the TensorFlow environment:
 """
 import ast
 import pathlib
+import re
 import sys
 
 import numpy as np
+
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
@@ -279,6 +281,9 @@ def test_fit_prints_plots_and_batchnorm_modes(smoke, capsys):
     assert sum(line.startswith('epoch 1/1: train loss') for line in out) == 1
     assert not any(line.startswith('epoch 2') for line in out)
     assert out[-1].startswith('train loss') and '1 epoch(s)' in out[-1]
+    peak = re.search(r'; peak memory ([\d,]+) MiB \(the whole process, on '
+                     r'the CPU\)$', out[-1])
+    assert peak and int(peak[1].replace(',', '')) > 10, out[-1]
     assert len(trainer.history) == 1 and trainer.history[0]['epoch'] == 1
 
     # 6 batches, 2 train points per epoch (means of 3 losses) at x = 0.5
