@@ -394,8 +394,7 @@ class Trainer(HyperParameters):
             peak = device.memory_stats()['peak_bytes_in_use']
             return shared.memory_line(peak, f'on GPU {device.id}, since the '
                                       'process started')
-        return shared.memory_line(shared.peak_host_memory(),
-                                  'the whole process, on the CPU')
+        return shared.host_memory_line()
 
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()

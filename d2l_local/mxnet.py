@@ -319,8 +319,7 @@ class Trainer(HyperParameters):
             free, total = context.gpu_memory_info(device.device_id)
             return shared.memory_line(total - free, f'in use on GPU '
                                       f'{device.device_id}, pool included')
-        return shared.memory_line(shared.peak_host_memory(),
-                                  'the whole process, on the CPU')
+        return shared.host_memory_line()
 
     def clip_gradients(self, grad_clip_val):
         """Rescale all gradients so that their global norm is at most

@@ -489,3 +489,8 @@ def peak_host_memory():
 def memory_line(peak_bytes, what):
     """The Trainers' summary of memory, one format in every framework."""
     return f'peak memory {peak_bytes / 2**20:,.0f} MiB ({what})'
+
+
+def host_memory_line():
+    """The memory line of a fit on the CPU, in every framework."""
+    return memory_line(peak_host_memory(), 'the whole process, on the CPU')

@@ -292,8 +292,7 @@ class Trainer(HyperParameters):
         if device.startswith('/GPU'):
             info = tf.config.experimental.get_memory_info(device.lstrip('/'))
             return shared.memory_line(info['peak'], f'tensors on {device[1:]}')
-        return shared.memory_line(shared.peak_host_memory(),
-                                  'the whole process, on the CPU')
+        return shared.host_memory_line()
 
     def _compile_steps(self):
         """The train and eval steps as `tf.function`s, traced once: their

@@ -297,8 +297,7 @@ class Trainer(HyperParameters):
         if device.type == 'cuda':
             return shared.memory_line(torch.cuda.max_memory_allocated(device),
                                       f'tensors on GPU {device}')
-        return shared.memory_line(shared.peak_host_memory(),
-                                  'the whole process, on the CPU')
+        return shared.host_memory_line()
 
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()

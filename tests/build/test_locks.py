@@ -74,7 +74,7 @@ def test_a_gpu_lock_differs_from_its_cpu_twin_by_the_accelerator_only(
     assert any(n.startswith('nvidia-') for n in only_gpu)
 
 
-def test_a_report_becomes_sorted_pins_without_pips_tools():
+def test_a_report_becomes_sorted_pins_without_pips_tools(tmp_path):
     report = {'install': [
         {'metadata': {'name': 'Jinja2', 'version': '3.1.6'}},
         {'metadata': {'name': 'setuptools', 'version': '80.0'}},
@@ -84,11 +84,9 @@ def test_a_report_becomes_sorted_pins_without_pips_tools():
     assert pins == ['absl_py==2.5.1', 'Jinja2==3.1.6', 'torch==2.13.0']
     text = lock.lock_text('pytorch-cuda', pins)
     assert text.startswith('# Lock file of the pytorch-cuda environment')
-    assert lock_pins_of(text) == pins
-
-
-def lock_pins_of(text):
-    return [line for line in text.splitlines() if not line.startswith('#')]
+    written = tmp_path / 'pytorch-cuda.txt'
+    written.write_text(text)
+    assert lock_pins(written) == pins
 
 
 def test_the_twin_constraints_drop_what_the_gpu_input_pins_itself(

@@ -32,17 +32,12 @@ def random_weights(model, rng):
 
 
 def batch_norm_positions(model):
-    """Where each batch-norm layer's running mean and variance sit in the
-    weight list: after the arrays of the layers before it, and after its
-    own scale and shift."""
-    means, position = [], 0
-    for layer in model.modules():
-        if isinstance(layer, torch.nn.BatchNorm2d):
-            means.append(position + 2)
-            position += 4
-        elif isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
-            position += 1 + (layer.bias is not None)
-    return np.array(means)
+    """Where each batch-norm layer's running mean sits in the weight list
+    (its running variance follows it)."""
+    means = {id(layer.running_mean) for layer in model.modules()
+             if isinstance(layer, torch.nn.BatchNorm2d)}
+    return np.array([i for i, t in enumerate(framework.weight_tensors(model))
+                     if id(t) in means])
 
 
 def biased_variance_updates(model, X):

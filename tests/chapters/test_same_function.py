@@ -84,6 +84,11 @@ def test_same_weights_give_the_same_logits_from_batch_statistics(
         > 100 * TOLERANCE['atol']
 
 
+# Which batch variance each framework averages into its running variance.
+UNBIASED_RUNNING_VARIANCE = {'pytorch': True, 'mxnet': False, 'jax': False,
+                             'tensorflow': False}
+
+
 def test_training_moves_the_running_statistics_alike(namespace, reference):
     """Batch-norm momentum: each running average keeps 0.9 of its value
     and takes 0.1 of the batch's. The batch variance is the unbiased one
@@ -100,11 +105,8 @@ def test_training_moves_the_running_statistics_alike(namespace, reference):
                                    err_msg=f'running mean, weight {i}',
                                    **TOLERANCE)
     variances = np.concatenate([after[i + 1] for i in means])
-    expected = reference['biased_variances_after'] \
-        if UNBIASED_RUNNING_VARIANCE[FRAMEWORK] is False else \
-        np.concatenate([reference['after'][i + 1] for i in means])
+    if UNBIASED_RUNNING_VARIANCE[FRAMEWORK]:
+        expected = np.concatenate([reference['after'][i + 1] for i in means])
+    else:
+        expected = reference['biased_variances_after']
     np.testing.assert_allclose(variances, expected, **TOLERANCE)
-
-
-UNBIASED_RUNNING_VARIANCE = {'pytorch': True, 'mxnet': False, 'jax': False,
-                             'tensorflow': False}

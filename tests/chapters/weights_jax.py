@@ -26,7 +26,7 @@ def _numpy_tree(tree):
     return np.asarray(tree)
 
 
-def _leaves(params, stats):
+def _leaves(params):
     """(collection, path, name) of every weight, in the order of
     weights_shared: modules in the order Flax created them."""
     if 'kernel' in params:
@@ -37,8 +37,8 @@ def _leaves(params, stats):
                 ('batch_stats', (), 'mean'), ('batch_stats', (), 'var')]
     leaves = []
     for name, child in params.items():
-        leaves += [(c, (name,) + path, leaf) for c, path, leaf in
-                   _leaves(child, stats.get(name, {}))]
+        leaves += [(c, (name,) + path, leaf)
+                   for c, path, leaf in _leaves(child)]
     return leaves
 
 
@@ -51,13 +51,12 @@ def _get(tree, path):
 def get_weights(model):
     _, variables = model
     return [from_framework_layout(_get(variables[c], path)[leaf])
-            for c, path, leaf in _leaves(variables['params'],
-                                         variables['batch_stats'])]
+            for c, path, leaf in _leaves(variables['params'])]
 
 
 def set_weights(model, arrays):
     _, variables = model
-    leaves = _leaves(variables['params'], variables['batch_stats'])
+    leaves = _leaves(variables['params'])
     check_shapes([to_framework_layout(a) for a in arrays],
                  [_get(variables[c], path)[leaf].shape
                   for c, path, leaf in leaves])

@@ -14,7 +14,7 @@ def new_model(namespace, image_shape):
     return model
 
 
-def _tensors(model):
+def weight_tensors(model):
     """Weights and running statistics, in the order of weights_shared."""
     tensors = []
     for layer in model.modules():
@@ -27,11 +27,11 @@ def _tensors(model):
 
 
 def get_weights(model):
-    return [t.detach().numpy().copy() for t in _tensors(model)]
+    return [t.detach().numpy().copy() for t in weight_tensors(model)]
 
 
 def set_weights(model, arrays):
-    tensors = _tensors(model)
+    tensors = weight_tensors(model)
     check_shapes(arrays, [tuple(t.shape) for t in tensors])
     with torch.no_grad():
         for tensor, array in zip(tensors, arrays):
