@@ -152,9 +152,14 @@ test-build: env
 	$(TOOLING) -m pytest -q tests/build
 
 # The chapters' suites in each framework: the architecture, and the same
-# logits as the PyTorch model's for the same weights (PyTorch's env makes them).
+# logits as the PyTorch model's for the same weights (PyTorch's env makes them),
+# and the same training steps (PyTorch's record, written once for all four).
 test-d2l: env
 	@status=0; export D2L_REFERENCE_PYTHON=$(CURDIR)/$(VENV)/pytorch$(ENV_SUFFIX)/bin/python; \
+	mkdir -p $(BUILD)/reference; export D2L_TRAINING_REFERENCE=$(CURDIR)/$(BUILD)/reference/training.npz; \
+	rm -f $$D2L_TRAINING_REFERENCE; \
+	D2L_FRAMEWORK=pytorch $$D2L_REFERENCE_PYTHON tests/chapters/training_run.py $$D2L_TRAINING_REFERENCE \
+	  || { echo "error: the PyTorch environment could not record the training reference" >&2; status=1; }; \
 	for fw in $(FRAMEWORKS); do \
 	  echo "== d2l_local and the chapters' architecture and function on $$fw"; \
 	  python=$(VENV)/$$fw$(ENV_SUFFIX)/bin/python; \
@@ -162,6 +167,7 @@ test-d2l: env
 	  D2L_FRAMEWORK=$$fw $$python -m pytest -q -p no:cacheprovider \
 	    tests/d2l_local/test_shared.py tests/d2l_local/test_$$fw.py \
 	    tests/chapters/test_architecture.py tests/chapters/test_same_function.py \
+	    tests/chapters/test_same_training.py \
 	    || status=1; \
 	done; exit $$status
 

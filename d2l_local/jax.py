@@ -24,6 +24,8 @@ import dataclasses
 import functools
 import inspect
 import math
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -190,11 +192,17 @@ class Module(nn.Module, HyperParameters):
         re-initialises the parameters."""
         key = get_key() if key is None else key
         init_key, reinit_key = jax.random.split(key)
+        # init_cnn's layers take their weights from shared.canonical_weights
+        # in the order the forward pass creates them: number that order
+        # from 0, as the other tabs do for their models.
+        shared.restart_weight_draws()
         # Compiled: the forward pass is dead code in the program (only the
         # variables are returned), and one compilation beats dispatching
-        # every initializer and layer op by op.
-        variables = dict(jax.jit(self.init, static_argnames='training')(
-            init_key, dummy_input, training=False))
+        # every initializer and layer op by op. A fresh function each time,
+        # so that jit never reuses weights traced under an earlier seed.
+        variables = dict(jax.jit(
+            lambda key, X: self.init(key, X, training=False))(
+                init_key, dummy_input))
         if init is not None:
             variables['params'] = init(variables['params'], reinit_key)
         return variables
@@ -291,9 +299,9 @@ class DataModule(HyperParameters):
     """The base class of data: `get_dataloader(train)` gives the batches."""
 
     def __init__(self):
-        # Its own generator, seeded from numpy's global one: set_seed(s)
-        # fixes every epoch's order.
-        self.rng = np.random.default_rng(np.random.randint(0, 2 ** 31))
+        # Its own generator (shared.data_rng): set_seed(s) fixes every
+        # epoch's order, the same in every framework.
+        self.rng = shared.data_rng()
 
     def get_dataloader(self, train):
         raise NotImplementedError
@@ -310,18 +318,10 @@ class DataModule(HyperParameters):
                              rng=self.rng, transform=transform)
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _to_images(X, size):
-    """[B, H, W] -> NHWC [B, h, w, 1], resized bilinearly (half-pixel
-    centres, as torchvision's Resize on tensors) on the device, compiled."""
-    return jax.image.resize(X[..., None], (X.shape[0], *size, 1),
-                            method='bilinear', antialias=False)
-
-
 class FashionMNIST(DataModule):
     """Fashion-MNIST from its real IDX files, as NHWC float32 images in
     [0, 1] and int32 labels, cut to the run mode's caps. Images are resized
-    per batch on the device, never all at once."""
+    per batch, never all at once."""
 
     def __init__(self, batch_size=64, resize=(28, 28)):
         super().__init__()
@@ -332,10 +332,12 @@ class FashionMNIST(DataModule):
         self.val = shared.fashion_mnist_arrays(False, self.mode)
 
     def _transform(self, batch):
+        """One batch: resized bilinearly by the shared numpy code (half-pixel
+        centres, as torchvision's Resize on tensors; the same pixels as in
+        the other frameworks), the channel axis added, sent to the device."""
         X, y = batch
-        if X.shape[1:] == self.resize:  # nothing to compute: just transfer
-            return jax.device_put(X[..., None]), jax.device_put(y)
-        return _to_images(X, self.resize), jax.device_put(y)
+        X = shared.resize_images(X, self.resize)
+        return jax.device_put(X[..., None]), jax.device_put(y)
 
     def get_dataloader(self, train):
         data = self.train if train else self.val
@@ -372,6 +374,7 @@ class Trainer(HyperParameters):
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.history = []
+        self.step_losses = []
 
     def _device(self):
         """The device to train on, and a line saying which and why."""
@@ -438,6 +441,7 @@ class Trainer(HyperParameters):
             self.prepare_model(model)
             self.log = shared.TrainingLog(self.epochs)
             self.history = self.log.history
+            self.step_losses = []
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
             for self.epoch in range(self.epochs):
                 self.fit_epoch()
@@ -465,11 +469,10 @@ class Trainer(HyperParameters):
         # step's numbers in one transfer. (A short last batch compiles
         # each step once more, in the first epoch only.)
         losses, metrics = jax.device_get((losses, metrics))
+        self.step_losses += [float(l) for l in losses]
         means = {key: np.average([m[key] for m in metrics], weights=val_sizes)
                  for key in (metrics[0] if metrics else {})}
-        self.log.end_epoch(self.epoch,
-                           np.average(losses, weights=sizes) if losses
-                           else math.nan,
+        self.log.end_epoch(self.epoch, shared.weighted_mean(losses, sizes),
                            means.get('loss', math.nan),
                            means.get('acc', math.nan), sum(sizes))
 
@@ -488,7 +491,38 @@ def add_to_class(Class):
         return obj
     return wrapper
 
-_xavier_uniform = nn.initializers.xavier_uniform()
+def _canonical_kernel(key, shape, dtype=jnp.float32):
+    """A Flax initializer: Xavier uniform from shared.canonical_weights (the
+    key is not used: the weights are drawn framework-free, in PyTorch's
+    layout, and transposed to Flax's ([kh, kw,] in, out))."""
+    del key
+    weights = shared.canonical_weights(shared.from_channels_last(shape))
+    return jnp.asarray(shared.to_channels_last(weights), dtype=dtype)
+
+
+def _creation_order(name):
+    """Sort key of Flax's automatic names in the order the layers were
+    created: 'net_2' before 'net_10' (a plain sort, as jax.tree_util's,
+    would not), 'Conv_0' before 'Conv_1'."""
+    return [int(part) if part.isdigit() else part
+            for part in re.split(r'(\d+)', name)]
+
+
+def _reinit_in_creation_order(tree):
+    """`tree` with every 'kernel' redrawn and every 'bias' zeroed, walking
+    the layers in the order the forward pass created them."""
+    new = {}
+    for name in sorted(tree, key=_creation_order):
+        value = tree[name]
+        if isinstance(value, Mapping):
+            new[name] = _reinit_in_creation_order(value)
+        elif name == 'kernel' and value.ndim >= 2:
+            new[name] = _canonical_kernel(None, value.shape, value.dtype)
+        elif name == 'bias':
+            new[name] = jnp.zeros_like(value)
+        else:
+            new[name] = value
+    return new
 
 
 def init_cnn(layer_or_params, key=None):
@@ -497,28 +531,21 @@ def init_cnn(layer_or_params, key=None):
     Two ways, both Flax idioms:
     - `Conv = init_cnn(nn.Conv)` gives the layer class with these
       initializers bound (`kernel_init`, `bias_init`), for a model's code;
-    - `init_cnn(params, key)` re-initialises an existing parameter pytree:
+    - `init_cnn(params)` re-initialises an existing parameter pytree:
       every 'kernel' (conv and dense weights) Xavier-uniform, every 'bias'
       zero (BatchNorm's biases start at zero anyway); `apply_init(X,
       init=init_cnn)` does this after creating the variables.
+    Either way the weights come from `shared.canonical_weights`: after the
+    same `set_seed`, the same model starts from the same weights in every
+    framework (`key` is accepted for the Flax signature, and not used).
     """
     if isinstance(layer_or_params, type) and issubclass(layer_or_params,
                                                         nn.Module):
-        return functools.partial(layer_or_params, kernel_init=_xavier_uniform,
+        return functools.partial(layer_or_params,
+                                 kernel_init=_canonical_kernel,
                                  bias_init=nn.initializers.zeros)
-    params = layer_or_params
-    key = get_key() if key is None else key
-    paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(params)
-    keys = jax.random.split(key, max(1, len(paths_leaves)))
-    new = []
-    for (path, leaf), k in zip(paths_leaves, keys):
-        name = getattr(path[-1], 'key', None) if path else None
-        if name == 'kernel' and leaf.ndim >= 2:
-            leaf = _xavier_uniform(k, leaf.shape, leaf.dtype)
-        elif name == 'bias':
-            leaf = jnp.zeros_like(leaf)
-        new.append(leaf)
-    return jax.tree_util.tree_unflatten(treedef, new)
+    shared.restart_weight_draws()
+    return _reinit_in_creation_order(layer_or_params)
 
 
 # --------------------------------------------------------------------------

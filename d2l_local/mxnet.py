@@ -57,7 +57,17 @@ class Module(gluon.Block, HyperParameters):
 
     def forward(self, X):
         assert hasattr(self, 'net'), 'Neural network is defined'
+        if not getattr(self, '_shapes_known', False):
+            self._start_weight_draws()
+            self._shapes_known = True
         return self.net(X)
+
+    def _start_weight_draws(self):
+        """Gluon creates weights at the first call, layer by layer in the
+        order of the forward pass; numbering init_cnn's draws from 0 there
+        gives this model the same weights as the other tabs."""
+        if any(p._deferred_init for p in self.collect_params().values()):
+            shared.restart_weight_draws()
 
     def plot(self, key, value, train):
         """Draw one point at x = (fractional) epoch.
@@ -96,6 +106,7 @@ class Module(gluon.Block, HyperParameters):
         shape (Gluon infers the input sizes of layers at the first call)."""
         self.net.initialize(init if init is not None else init_cnn,
                             ctx=self._device(), force_reinit=True)
+        shared.restart_weight_draws()
         if X_shape is not None:
             self(np.zeros(X_shape, ctx=self._device()))
 
@@ -110,6 +121,7 @@ class Module(gluon.Block, HyperParameters):
         """Run a zeros input through the top-level layers of `self.net`,
         print each one's output shape, return [(class name, shape), ...]."""
         X = np.zeros(X_shape, ctx=self._device())
+        self._start_weight_draws()
         rows = []
         for layer in self.net:
             X = layer(X)
@@ -168,12 +180,13 @@ class _BatchLoader:
     (seeded) order every epoch when shuffling, `transform` applied to each
     batch. The Trainer moves the batches to its device."""
 
-    def __init__(self, arrays, batch_size, shuffle, seed, transform=None):
+    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
         self.arrays, self.batch_size = arrays, batch_size
         self.shuffle, self.transform = shuffle, transform
         # One generator for the loader's life: each epoch continues it, so
-        # epochs differ from each other but a run repeats exactly.
-        self._rng = onp.random.default_rng(seed)
+        # epochs differ from each other but a run repeats exactly (and in
+        # the same order as the other frameworks: shared.data_rng).
+        self._rng = rng
 
     def __len__(self):
         return -(-len(self.arrays[0]) // self.batch_size)
@@ -190,9 +203,9 @@ class DataModule(HyperParameters):
     """The base class of data: loaders for training and validation."""
 
     def __init__(self):
-        # The shuffle seed is drawn from numpy, so `set_seed` fixes the order
-        # of every epoch.
-        self.seed = int(onp.random.randint(2 ** 31 - 1))
+        # Its own generator (shared.data_rng): `set_seed` fixes the order of
+        # every epoch, the same in every framework.
+        self.rng = shared.data_rng()
 
     def get_dataloader(self, train):
         raise NotImplementedError
@@ -209,7 +222,7 @@ class DataModule(HyperParameters):
         epoch when training, `transform` applied per batch."""
         arrays = tuple(a[indices] for a in arrays)
         return _BatchLoader(arrays, self.batch_size, shuffle=train,
-                            seed=self.seed, transform=transform)
+                            rng=self.rng, transform=transform)
 
 
 class FashionMNIST(DataModule):
@@ -225,16 +238,13 @@ class FashionMNIST(DataModule):
         self.val = shared.fashion_mnist_arrays(False, mode)
 
     def _prepare(self, X, y):
-        """One batch: resize bilinearly if asked (half-pixel centres, like
-        torchvision's Resize on tensors when enlarging), add the channel
-        axis. `npx.image.resize` works on NHWC and takes (width, height);
-        with one channel, NHWC and NCHW differ only by a reshape."""
-        n, h, w = X.shape
-        if tuple(self.resize) != (h, w):
-            h, w = self.resize
-            X = npx.image.resize(X.reshape(n, *X.shape[1:], 1), size=(w, h),
-                                 interp=1)
-        return X.reshape(n, 1, h, w), y
+        """One batch: resized bilinearly by the shared numpy code (half-pixel
+        centres, as torchvision's Resize on tensors; the same pixels as in
+        the other frameworks), with the channel axis added."""
+        if tuple(self.resize) != tuple(X.shape[1:]):
+            X = np.array(shared.resize_images(X.asnumpy(), self.resize),
+                         ctx=X.ctx)
+        return X.reshape(X.shape[0], 1, *X.shape[1:]), y
 
     def get_dataloader(self, train):
         data = self.train if train else self.val
@@ -269,6 +279,7 @@ class Trainer(HyperParameters):
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.history = []
+        self.step_losses = []
 
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()
@@ -285,6 +296,9 @@ class Trainer(HyperParameters):
         # default context), has them moved (or their pending deferred
         # initialisation redirected).
         fresh = [p for p in params.values() if not _initialised(p)]
+        if fresh or any(p._deferred_init for p in params.values()):
+            shared.restart_weight_draws()
+            model._shapes_known = True
         for p in fresh:
             p.initialize(ctx=self.ctx, default_init=init_cnn)
         if any(p.list_ctx() != [self.ctx] for p in params.values()):
@@ -345,6 +359,7 @@ class Trainer(HyperParameters):
         self.val_batch_idx = 0
         self.log = shared.TrainingLog(self.epochs)
         self.history = self.log.history
+        self.step_losses = []
         for self.epoch in range(self.epochs):
             self.fit_epoch()
         model.board.show()
@@ -353,7 +368,7 @@ class Trainer(HyperParameters):
     def fit_epoch(self):
         model = self.model
         every = max(1, self.num_train_batches // model.plot_train_per_epoch)
-        losses, chunk, examples = [], [], 0
+        losses, chunk, sizes = [], [], []
         for batch in self.train_dataloader:
             batch = self.prepare_batch(batch)
             with autograd.record():
@@ -365,15 +380,15 @@ class Trainer(HyperParameters):
             self.optim.step(1)
             losses.append(loss)
             chunk.append(loss)
-            examples += batch[-1].shape[0]
+            sizes.append(batch[-1].shape[0])
             self.train_batch_idx += 1
             if len(losses) > self.max_steps_ahead:
                 losses[-1 - self.max_steps_ahead].wait_to_read()
             if len(chunk) == every:
                 model.plot('loss', np.stack(chunk).mean(), train=True)
                 chunk = []
-        train_loss = (float(np.stack(losses).mean()) if losses
-                      else float('nan'))
+        step_losses = np.stack(losses).asnumpy().tolist() if losses else []
+        self.step_losses += step_losses
 
         # Sums of batch means times batch sizes, kept on the device: a short
         # last batch weighs what it is; one host read per metric per epoch.
@@ -388,25 +403,28 @@ class Trainer(HyperParameters):
         val = {k: float(v) / count for k, v in sums.items()}
         for k, v in val.items():
             model.plot(k, v, train=False)
-        self.log.end_epoch(self.epoch, train_loss,
+        self.log.end_epoch(self.epoch,
+                           shared.weighted_mean(step_losses, sizes),
                            val.get('loss', float('nan')),
-                           val.get('acc', float('nan')), examples)
+                           val.get('acc', float('nan')), sum(sizes))
 
 
 add_to_class = shared.add_to_class
 
 
-class _CNNInit(init.Xavier):
+class _CNNInit(init.Initializer):
     """Xavier (Glorot) uniform weights, zero biases.
 
     Gluon initialises each parameter by its name: `*_weight` (conv and
-    dense kernels) gets Xavier uniform with the fans of the kernel
-    (fan_in = in_channels * kh * kw), `*_bias` zeros; BatchNorm's gamma,
-    beta and running statistics keep their own rules (1, 0, 0, 1).
+    dense kernels, OIHW and (out, in) as in PyTorch) gets Xavier uniform
+    with the fans of the kernel (fan_in = in_channels * kh * kw) from
+    `shared.canonical_weights`, so the same model starts from the same
+    weights in every framework; `*_bias` zeros; BatchNorm's gamma, beta and
+    running statistics keep their own rules (1, 0, 0, 1).
     """
 
-    def __init__(self):
-        super().__init__(rnd_type='uniform', factor_type='avg', magnitude=3)
+    def _init_weight(self, _, arr):
+        arr[:] = np.array(shared.canonical_weights(arr.shape), ctx=arr.ctx)
 
     def _init_bias(self, _, arr):
         arr[:] = 0

@@ -121,9 +121,78 @@ def add_to_class(Class):
 # --------------------------------------------------------------------------
 
 def seed_python_and_numpy(seed):
+    """Seed Python and numpy, and restart the framework-free streams that
+    make the four frameworks start alike: `data_rng` (the batch order) and
+    `canonical_weights` (the initial weights)."""
     random.seed(seed)
     np.random.seed(seed)
     os.environ['PYTHONHASHSEED'] = str(seed)
+    _streams.seed = int(seed)
+    _streams.data_modules = 0
+    _streams.weight_draws = 0
+
+
+class _Streams:
+    """The state behind `data_rng` and `canonical_weights`: the last seed
+    and how many generators each stream has handed out since."""
+    seed = 0
+    data_modules = 0
+    weight_draws = 0
+
+
+_streams = _Streams()
+# Distinct stream tags, so the batch order and the weights never share bits.
+_DATA_STREAM, _WEIGHT_STREAM = 1, 2
+
+
+def data_rng():
+    """A numpy generator for one DataModule's batch order.
+
+    The k-th DataModule created since `set_seed(s)` gets the same generator
+    in every framework, so the four tabs see the same batches in the same
+    order (`batch_indices` draws one permutation per epoch from it)."""
+    rng = np.random.default_rng(
+        [_streams.seed, _DATA_STREAM, _streams.data_modules])
+    _streams.data_modules += 1
+    return rng
+
+
+def restart_weight_draws():
+    """Number the next `canonical_weights` draws from 0 again: each
+    framework calls this when a model starts initialising its layers, so the
+    i-th layer of a model gets the same weights in every framework."""
+    _streams.weight_draws = 0
+
+
+def canonical_weights(shape):
+    """Xavier-uniform weights for one conv or dense layer, drawn
+    framework-free in PyTorch's layout: (out, in) or (out, in, kh, kw).
+
+    The i-th draw since `restart_weight_draws` (i.e. the i-th conv or dense
+    layer of a model, in the order its forward pass meets them) comes from
+    its own generator, seeded by (seed, i); each framework transposes the
+    array into its own layout. Fans as PyTorch and Keras count them:
+    fan_in = in * kh * kw, fan_out = out * kh * kw."""
+    out_features, in_features = shape[0], shape[1]
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    bound = np.sqrt(6.0 / ((in_features + out_features) * receptive))
+    rng = np.random.default_rng(
+        [_streams.seed, _WEIGHT_STREAM, _streams.weight_draws])
+    _streams.weight_draws += 1
+    return rng.uniform(-bound, bound, size=tuple(shape)).astype(np.float32)
+
+
+def to_channels_last(weights):
+    """PyTorch's (out, in, *kernel) layout -> Keras' and Flax's
+    (*kernel, in, out)."""
+    spatial = tuple(range(2, weights.ndim))
+    return np.ascontiguousarray(weights.transpose(spatial + (1, 0)))
+
+
+def from_channels_last(shape):
+    """The PyTorch-layout shape of a Keras/Flax kernel of `shape`."""
+    *kernel, c_in, c_out = shape
+    return (c_out, c_in, *kernel)
 
 
 # --------------------------------------------------------------------------
@@ -303,11 +372,42 @@ def fashion_mnist_arrays(train, mode):
 
 
 def batch_indices(num_examples, batch_size, shuffle, rng):
-    """Index arrays of the batches of one epoch (the last one may be short)."""
+    """Index arrays of the batches of one epoch (the last one may be short:
+    it is kept, so an epoch has ceil(n / batch_size) steps)."""
     order = rng.permutation(num_examples) if shuffle else np.arange(
         num_examples)
     return [order[i:i + batch_size]
             for i in range(0, num_examples, batch_size)]
+
+
+def _bilinear_matrix(size_in, size_out):
+    """(size_out, size_in) weights of 1-D linear interpolation with
+    half-pixel centres and no antialiasing: PyTorch's
+    `interpolate(mode='bilinear', align_corners=False)`, TensorFlow's and
+    JAX's bilinear resize when enlarging."""
+    scale = size_in / size_out
+    src = np.maximum((np.arange(size_out) + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(int), size_in - 1)
+    high = np.minimum(low + 1, size_in - 1)
+    frac = src - low
+    weights = np.zeros((size_out, size_in))
+    np.add.at(weights, (np.arange(size_out), low), 1.0 - frac)
+    np.add.at(weights, (np.arange(size_out), high), frac)
+    return weights.astype(np.float32)
+
+
+def resize_images(images, size):
+    """Resize a batch of grey images [N, H, W] to `size` (h, w) bilinearly.
+
+    One numpy implementation for the four frameworks, so their inputs are
+    the same to the last bit; a batch at a time it costs two small matrix
+    products."""
+    n, height, width = images.shape
+    h, w = size
+    if (h, w) == (height, width):
+        return images
+    rows, cols = _bilinear_matrix(height, h), _bilinear_matrix(width, w)
+    return np.matmul(np.matmul(rows, images), cols.T).astype(np.float32)
 
 
 # --------------------------------------------------------------------------
@@ -431,6 +531,16 @@ class ProgressBoard(HyperParameters):
         else:
             self._handle.update(fig)
         self._last_draw = time.monotonic()
+
+
+def weighted_mean(values, weights):
+    """The mean of per-batch means weighted by batch sizes: an epoch's mean
+    over examples, however short its last batch (nan for no batch)."""
+    total = sum(weights)
+    if not total:
+        return float('nan')
+    return float(np.dot(np.asarray(values, dtype=np.float64),
+                        np.asarray(weights, dtype=np.float64)) / total)
 
 
 class TrainingLog:

@@ -4,7 +4,8 @@ Import it as `from d2l_local import tensorflow as d2l`.
 
 The chapters' models are Keras 3 layers; the Trainer is a hand-written loop
 around two `tf.function`-compiled steps (a `tf.GradientTape` train step and an
-eval step), fed by `tf.data` pipelines that resize each batch. Images are NHWC.
+eval step), fed batch by batch from in-memory arrays in the order the other
+frameworks use (`shared.batch_indices`). Images are NHWC.
 
 What the reference book's TensorFlow code got wrong, and this module does not:
 it never passed `training=True`, so Keras BatchNorm normalised with its frozen
@@ -14,6 +15,7 @@ moving statistics while training. Here the train step calls the model with
 The framework-free half (run modes, the Fashion-MNIST files, the progress
 board, the per-epoch log) lives in `d2l_local.shared`.
 """
+import itertools
 import os
 
 # TensorFlow logs a screenful at import (oneDNN, CPU features, CUDA probing);
@@ -69,6 +71,7 @@ class Module(tf.keras.layers.Layer, HyperParameters):
         net = getattr(self, 'net', None)
         if isinstance(net, tf.keras.Model) and not net.built:
             net.build(input_shape)
+            _draw_canonical_weights(net)
 
     def plot(self, key, value, train):
         """Draw one point at x = (fractional) epoch.
@@ -109,6 +112,7 @@ class Module(tf.keras.layers.Layer, HyperParameters):
         if X_shape is not None:
             self(tf.zeros(X_shape), training=False)
         if init is not None:
+            shared.restart_weight_draws()
             # Keras 3 has no public recursive walk over sublayers.
             for layer in self.net._flatten_layers(include_self=True,
                                                   recursive=True):
@@ -118,11 +122,14 @@ class Module(tf.keras.layers.Layer, HyperParameters):
         """Run a zeros input through the top-level layers of `self.net`,
         print each one's output shape, return [(class name, shape), ...]."""
         X = tf.zeros(X_shape)
+        was_built = self.net.built
         rows = []
         for layer in self.net.layers:
             X = layer(X, training=False)
             rows.append((type(layer).__name__, tuple(X.shape)))
             print(f'{rows[-1][0]:<16} output shape: {rows[-1][1]}')
+        if not was_built:
+            _draw_canonical_weights(self.net)
         return rows
 
     def count_parameters(self, X_shape):
@@ -164,15 +171,48 @@ class Classifier(Module):
 # Data
 # --------------------------------------------------------------------------
 
-class DataModule(HyperParameters):
-    """The base class of data: `tf.data` pipelines for training and
-    validation."""
+class _BatchLoader:
+    """Batches of in-memory numpy arrays as tensors: a fresh (seeded) order
+    every epoch when shuffling, `transform` applied to each batch.
 
-    def __init__(self, num_workers=4):
-        self.num_workers = num_workers
-        # The shuffle seed is drawn from numpy, so `set_seed` fixes the order
-        # of every epoch; one dataset object reshuffles on each iteration.
-        self.seed = int(np.random.randint(2 ** 31 - 1))
+    A plain loop over the arrays rather than `tf.data`: its shuffle draws
+    its own order, and the four frameworks must see the same batches in the
+    same order (`shared.batch_indices`). `element_spec` describes a batch
+    (the batch dimension left open) for the Trainer's compiled steps.
+    """
+
+    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
+        self.arrays, self.batch_size = arrays, batch_size
+        self.shuffle, self.rng, self.transform = shuffle, rng, transform
+
+    def __len__(self):
+        return -(-len(self.arrays[0]) // self.batch_size)
+
+    def _batch(self, idx):
+        batch = tuple(a[idx] for a in self.arrays)
+        if self.transform is not None:
+            batch = self.transform(*batch)
+        return tuple(tf.convert_to_tensor(b) for b in batch)
+
+    def __iter__(self):
+        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
+                                        self.shuffle, self.rng):
+            yield self._batch(idx)
+
+    @property
+    def element_spec(self):
+        # From a one-example batch, so that no epoch order is consumed.
+        return tuple(tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype)
+                     for t in self._batch(slice(0, 1)))
+
+
+class DataModule(HyperParameters):
+    """The base class of data: batches for training and validation."""
+
+    def __init__(self):
+        # Its own generator (shared.data_rng): `set_seed` fixes the order of
+        # every epoch, the same in every framework.
+        self.rng = shared.data_rng()
 
     def get_dataloader(self, train):
         raise NotImplementedError
@@ -186,24 +226,10 @@ class DataModule(HyperParameters):
     def get_tensorloader(self, tensors, train, indices=slice(0, None),
                          transform=None):
         """Batches of (a slice of) in-memory arrays: shuffled each epoch when
-        training, `transform` applied per batch on `num_workers` threads,
-        prefetched so the next batches are ready while one trains."""
-        tensors = tuple(a[indices] for a in tensors)
-        dataset = tf.data.Dataset.from_tensor_slices(tensors)
-        if train:
-            dataset = dataset.shuffle(len(tensors[0]), seed=self.seed,
-                                      reshuffle_each_iteration=True)
-        dataset = dataset.batch(self.batch_size)
-        if transform is not None:
-            dataset = dataset.map(transform,
-                                  num_parallel_calls=self.num_workers)
-        # Fixed sizes instead of tf.data's autotuner: in TF 2.21 deleting an
-        # iterator, i.e. ending every epoch, waits for the autotuner's thread
-        # to wake up from its current sleep (measured: up to 10 s at the end
-        # of a 7 s epoch). A small in-memory pipeline needs no tuning.
-        options = tf.data.Options()
-        options.autotune.enabled = False
-        return dataset.prefetch(2).with_options(options)
+        training, `transform` applied per batch."""
+        tensors = tuple(np.asarray(a)[indices] for a in tensors)
+        return _BatchLoader(tensors, self.batch_size, shuffle=train,
+                            rng=self.rng, transform=transform)
 
 
 class FashionMNIST(DataModule):
@@ -219,12 +245,10 @@ class FashionMNIST(DataModule):
         self.val = shared.fashion_mnist_arrays(False, mode)
 
     def _prepare(self, X, y):
-        """One batch: add the channel axis, resize bilinearly (the same
-        half-pixel convention as torchvision's Resize) only if asked."""
-        X = X[..., tf.newaxis]
-        if tuple(self.resize) != tuple(X.shape[1:3]):
-            X = tf.image.resize(X, self.resize, method='bilinear')
-        return X, y
+        """One batch: resized bilinearly by the shared numpy code (half-pixel
+        centres, as torchvision's Resize; the same pixels as in the other
+        frameworks), with the channel axis added."""
+        return shared.resize_images(X, self.resize)[..., np.newaxis], y
 
     def get_dataloader(self, train):
         data = self.train if train else self.val
@@ -255,6 +279,7 @@ class Trainer(HyperParameters):
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.history = []
+        self.step_losses = []
 
     def prepare_data(self, data):
         self.train_dataloader = data.train_dataloader()
@@ -350,6 +375,7 @@ class Trainer(HyperParameters):
             self._train_step, self._eval_step = self._compile_steps()
             self.log = shared.TrainingLog(self.epochs)
             self.history = self.log.history
+            self.step_losses = []
             for self.epoch in range(self.epochs):
                 self.fit_epoch()
         model.board.show()
@@ -361,18 +387,19 @@ class Trainer(HyperParameters):
         # point is plotted (plot_train_per_epoch times an epoch) and once
         # for the epoch's mean.
         every = max(1, self.num_train_batches // model.plot_train_per_epoch)
-        losses, chunk, examples = [], [], 0
+        losses, chunk, sizes = [], [], []
         for batch in self.train_dataloader:
             batch = self.prepare_batch(batch)
             loss = self._train_step(*batch)
             losses.append(loss)
             chunk.append(loss)
-            examples += batch[0].shape[0]
+            sizes.append(int(batch[0].shape[0]))
             self.train_batch_idx += 1
             if len(chunk) == every:
                 model.plot('loss', tf.reduce_mean(chunk), train=True)
                 chunk = []
-        train_loss = float(tf.reduce_mean(losses)) if losses else float('nan')
+        step_losses = tf.stack(losses).numpy().tolist() if losses else []
+        self.step_losses += step_losses
 
         sums = {}
         for batch in self.val_dataloader:
@@ -383,24 +410,62 @@ class Trainer(HyperParameters):
         val = {k: float(v) / count for k, v in sums.items()}
         for k, v in val.items():
             model.plot(k, v, train=False)
-        self.log.end_epoch(self.epoch, train_loss,
+        self.log.end_epoch(self.epoch,
+                           shared.weighted_mean(step_losses, sizes),
                            val.get('loss', float('nan')),
-                           val.get('acc', float('nan')), examples)
+                           val.get('acc', float('nan')), sum(sizes))
 
 
 add_to_class = shared.add_to_class
 
 
+class _CanonicalGlorotUniform(tf.keras.initializers.GlorotUniform):
+    """Keras' GlorotUniform, drawn by `shared.canonical_weights` in
+    PyTorch's layout and transposed to Keras' ([kh, kw,] in, out).
+
+    One instance per layer (`init_cnn` gives each its own), which notes when
+    its layer first created its kernel: the order of the forward pass."""
+    _calls = itertools.count()
+
+    def __call__(self, shape, dtype=None):
+        if not hasattr(self, 'first_call'):
+            self.first_call = next(self._calls)
+        weights = shared.canonical_weights(shared.from_channels_last(shape))
+        return tf.constant(shared.to_channels_last(weights),
+                           dtype=dtype or tf.float32)
+
+
+def _draw_canonical_weights(net):
+    """Give every layer that `init_cnn` prepared its canonical weights, in
+    the order of the forward pass, i.e. the order the layers first created
+    their kernels in (Keras' own walk over sublayers is not that order).
+
+    Drawn once the whole net is built rather than by the initializer alone:
+    Keras may call a layer's initializers more than once while it builds a
+    custom layer symbolically, which would shift the numbering of the draws
+    away from the other tabs'."""
+    layers = [layer for layer in net._flatten_layers(include_self=True,
+                                                     recursive=True)
+              if layer.built and hasattr(getattr(
+                  layer, 'kernel_initializer', None), 'first_call')]
+    shared.restart_weight_draws()
+    for layer in sorted(layers, key=lambda l: l.kernel_initializer.first_call):
+        layer.kernel.assign(layer.kernel_initializer(layer.kernel.shape))
+
+
 def init_cnn(layer):
     """Xavier-uniform weights and zero biases for conv and dense layers.
 
-    (Keras' own defaults, made explicit.) Works on a built layer, whose
-    weights are redrawn, and on one not yet built, whose initializers are set.
+    (Keras' own defaults, made explicit, and drawn by
+    `shared.canonical_weights`: after the same `set_seed`, the same model
+    starts from the same weights in every framework.) Works on a built
+    layer, whose weights are redrawn, and on one not yet built, whose
+    initializers are set.
     """
     if not isinstance(layer, (tf.keras.layers.Conv1D, tf.keras.layers.Conv2D,
                               tf.keras.layers.Conv3D, tf.keras.layers.Dense)):
         return
-    kernel_init = tf.keras.initializers.GlorotUniform()
+    kernel_init = _CanonicalGlorotUniform()
     if layer.built:
         layer.kernel.assign(kernel_init(layer.kernel.shape))
         if layer.bias is not None:

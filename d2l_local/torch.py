@@ -106,9 +106,11 @@ class Module(nn.Module, HyperParameters):
         return torch.zeros(X_shape, device=device)
 
     def apply_init(self, inputs, init=None):
-        """Materialise lazy layers with `inputs`, then apply `init`."""
+        """Materialise lazy layers with `inputs`, then apply `init` to every
+        layer in order (`init_cnn`: the same weights as the other tabs)."""
         self._dry_run(*inputs)
         if init is not None:
+            shared.restart_weight_draws()
             self.net.apply(init)
 
     def layer_summary(self, X_shape):
@@ -162,31 +164,27 @@ class Classifier(Module):
 # --------------------------------------------------------------------------
 
 class _TensorBatches:
-    """Minibatches of in-memory tensors.
+    """Minibatches of in-memory tensors (or numpy arrays, made tensors).
 
     Indexing whole batches beats a DataLoader with workers here: the data
     already sits in memory, and worker processes would fight the training
     for the few CPU cores. Each pass over a shuffled loader draws a new
-    permutation from its seeded generator.
+    permutation from its seeded numpy generator (`shared.batch_indices`:
+    the same order as in the other frameworks).
     """
 
-    def __init__(self, tensors, batch_size, shuffle, generator,
-                 transform=None):
+    def __init__(self, tensors, batch_size, shuffle, rng, transform=None):
         self.tensors, self.batch_size = tensors, batch_size
-        self.shuffle, self.generator = shuffle, generator
+        self.shuffle, self.rng = shuffle, rng
         self.transform = transform
 
     def __len__(self):
         return math.ceil(len(self.tensors[0]) / self.batch_size)
 
     def __iter__(self):
-        n = len(self.tensors[0])
-        order = (torch.randperm(n, generator=self.generator)
-                 if self.shuffle else None)
-        for start in range(0, n, self.batch_size):
-            idx = (order[start:start + self.batch_size] if self.shuffle
-                   else slice(start, start + self.batch_size))
-            batch = tuple(t[idx] for t in self.tensors)
+        for idx in shared.batch_indices(len(self.tensors[0]), self.batch_size,
+                                        self.shuffle, self.rng):
+            batch = tuple(torch.as_tensor(t[idx]) for t in self.tensors)
             yield self.transform(batch) if self.transform else batch
 
 
@@ -194,10 +192,10 @@ class DataModule(HyperParameters):
     """The base class of data: `get_dataloader(train)` gives the batches."""
 
     def __init__(self):
-        # Its own generator, seeded from the global one: set_seed(s) fixes
-        # every epoch's order without the model's randomness shifting it.
-        seed = int(torch.randint(0, 2 ** 62, ()))
-        self.generator = torch.Generator().manual_seed(seed)
+        # Its own generator (shared.data_rng): set_seed(s) fixes every
+        # epoch's order, the same in every framework, and the model's
+        # randomness cannot shift it.
+        self.rng = shared.data_rng()
 
     def get_dataloader(self, train):
         raise NotImplementedError
@@ -211,7 +209,7 @@ class DataModule(HyperParameters):
     def get_tensorloader(self, tensors, train, transform=None):
         """Batches of `tensors`; shuffled every epoch when training."""
         return _TensorBatches(tuple(tensors), self.batch_size, shuffle=train,
-                              generator=self.generator, transform=transform)
+                              rng=self.rng, transform=transform)
 
 
 class FashionMNIST(DataModule):
@@ -224,29 +222,20 @@ class FashionMNIST(DataModule):
         self.save_hyperparameters()
         self.mode = run_mode()
         self.resize = self.mode.cap_image_size(tuple(resize))
-        self.train = self._split(train=True)
-        self.val = self._split(train=False)
+        self.train = shared.fashion_mnist_arrays(True, self.mode)
+        self.val = shared.fashion_mnist_arrays(False, self.mode)
 
-    def _split(self, train):
-        images, labels = shared.fashion_mnist_arrays(train, self.mode)
-        # from_numpy shares the memory; unsqueeze adds the channel axis.
-        X = torch.from_numpy(images).unsqueeze(1)
-        y = torch.from_numpy(labels).long()
-        return torch.utils.data.TensorDataset(X, y)
-
-    def _resize(self, batch):
+    def _prepare(self, batch):
+        """One batch: resized bilinearly by the shared numpy code (the same
+        pixels as in the other frameworks; torchvision's Resize on tensors
+        gives them too), the channel axis added, labels as int64."""
         X, y = batch
-        if tuple(X.shape[-2:]) != self.resize:
-            # Bilinear, as torchvision's Resize on tensors (upsampling here,
-            # where antialiasing would change nothing).
-            X = F.interpolate(X, size=self.resize, mode='bilinear',
-                              align_corners=False, antialias=False)
-        return X, y
+        X = torch.from_numpy(shared.resize_images(X.numpy(), self.resize))
+        return X.unsqueeze(1), y.long()
 
     def get_dataloader(self, train):
         data = self.train if train else self.val
-        return self.get_tensorloader(data.tensors, train,
-                                     transform=self._resize)
+        return self.get_tensorloader(data, train, transform=self._prepare)
 
     def text_labels(self, indices):
         return [shared.TEXT_LABELS[int(i)] for i in indices]
@@ -275,6 +264,7 @@ class Trainer(HyperParameters):
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         self.save_hyperparameters()
         self.history = []
+        self.step_losses = []
 
     def _device(self):
         """The device to train on, and a line saying which and why."""
@@ -329,6 +319,7 @@ class Trainer(HyperParameters):
         self.optim = model.configure_optimizers()
         self.log = shared.TrainingLog(self.epochs)
         self.history = self.log.history
+        self.step_losses = []
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0
         for self.epoch in range(self.epochs):
             self.fit_epoch()
@@ -338,8 +329,7 @@ class Trainer(HyperParameters):
     def fit_epoch(self):
         model = self.model
         model.train()
-        loss_sum = torch.zeros((), device=self.device)
-        examples = 0
+        losses, sizes = [], []
         for batch in self.train_dataloader:
             batch = self.prepare_batch(batch)
             loss = model.training_step(batch)
@@ -348,9 +338,8 @@ class Trainer(HyperParameters):
             if self.gradient_clip_val > 0:
                 self.clip_gradients(self.gradient_clip_val, model)
             self.optim.step()
-            n = len(batch[-1])
-            loss_sum += loss.detach() * n
-            examples += n
+            losses.append(loss.detach())
+            sizes.append(len(batch[-1]))
             self.train_batch_idx += 1
         model.eval()
         sums, val_examples = {}, 0
@@ -362,11 +351,14 @@ class Trainer(HyperParameters):
                     sums[key] = sums.get(key, 0) + value.detach() * n
                 val_examples += n
                 self.val_batch_idx += 1
-        # The epoch's only host syncs: three numbers for the log.
+        # The epoch's only host syncs: its step losses and the metrics.
+        step_losses = torch.stack(losses).tolist() if losses else []
+        self.step_losses += step_losses
         means = {k: (v / max(val_examples, 1)).item() for k, v in sums.items()}
-        self.log.end_epoch(self.epoch, (loss_sum / max(examples, 1)).item(),
+        self.log.end_epoch(self.epoch, shared.weighted_mean(step_losses,
+                                                            sizes),
                            means.get('loss', math.nan),
-                           means.get('acc', math.nan), examples)
+                           means.get('acc', math.nan), sum(sizes))
 
     def clip_gradients(self, grad_clip_val, model):
         """Rescale all gradients together so their global norm is at most
@@ -381,7 +373,9 @@ def init_cnn(module):
     """Xavier-uniform weights and zero biases for conv and dense layers.
 
     Use with `net.apply(init_cnn)` after lazy layers have been materialised
-    (`model.apply_init(inputs, init_cnn)` does both).
+    (`model.apply_init(inputs, init_cnn)` does both). The weights come from
+    `shared.canonical_weights`: after the same `set_seed`, the same model
+    starts from the same weights in every framework.
     """
     if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         if nn.parameter.is_lazy(module.weight):
@@ -389,7 +383,9 @@ def init_cnn(module):
                 f'init_cnn: {module.__class__.__name__} has not seen an '
                 'input yet; call model.apply_init([X], init_cnn) so lazy '
                 'layers know their shapes first')
-        nn.init.xavier_uniform_(module.weight)
+        with torch.no_grad():
+            module.weight.copy_(torch.from_numpy(
+                shared.canonical_weights(tuple(module.weight.shape))))
         if module.bias is not None:
             nn.init.zeros_(module.bias)
 

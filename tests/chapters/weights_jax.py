@@ -26,6 +26,30 @@ def _numpy_tree(tree):
     return np.asarray(tree)
 
 
+def _in_creation_order(tree, module, X):
+    """`tree` (from a jitted function: its dicts have sorted keys) with the
+    keys in the order Flax creates the submodules. Inside a trace the dicts
+    still have that order, so it is read while `module.init` is traced
+    (shapes only, nothing computed)."""
+    orders = []
+
+    def key_order(values):
+        if not hasattr(values, 'items'):
+            return None
+        return {name: key_order(child) for name, child in values.items()}
+
+    def trace(X):
+        orders.append(key_order(module.init(jax.random.PRNGKey(0), X)))
+        return 0.0
+    jax.eval_shape(trace, X)
+
+    def reorder(values, order):
+        if order is None:
+            return np.asarray(values)
+        return {name: reorder(values[name], order[name]) for name in order}
+    return reorder(tree, orders[0])
+
+
 def _leaves(params):
     """(collection, path, name) of every weight, in the order of
     weights_shared: modules in the order Flax created them."""
@@ -76,3 +100,19 @@ def forward(model, X, training):
     else:
         Y = module.apply(variables, channels_last(X), training=False)
     return np.asarray(Y)
+
+
+def initial_model(namespace, image_size):
+    """The chapter's DenseNet with the variables its Trainer would give it
+    (`apply_init`)."""
+    module = namespace['DenseNet'](lr=0.01)
+    X = np.zeros((1,) + tuple(image_size) + (1,), np.float32)
+    return module, _in_creation_order(module.apply_init(X), module, X)
+
+
+def trained_model(model, trainer):
+    """(module, variables) of the Trainer's final state."""
+    X = np.asarray(next(iter(trainer.val_dataloader))[0][:1])
+    variables = {'params': trainer.state.params,
+                 'batch_stats': trainer.state.batch_stats}
+    return model, _in_creation_order(variables, model, X)

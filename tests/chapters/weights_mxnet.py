@@ -56,3 +56,14 @@ def forward(model, X, training):
     # training step always has; the gradients are not used.
     Y.backward()
     return Y.asnumpy()
+
+
+def initial_model(namespace, image_size):
+    """The chapter's DenseNet, its weights created by its first call."""
+    model = namespace['DenseNet'](lr=0.01)
+    model(np.zeros((1, 1) + tuple(image_size)))
+    return model
+
+
+def trained_model(model, trainer):
+    return model

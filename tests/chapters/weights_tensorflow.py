@@ -37,3 +37,14 @@ def forward(model, X, training):
     """Logits for NCHW images: batch statistics if `training`, else the
     running averages."""
     return model(tf.constant(channels_last(X)), training=training).numpy()
+
+
+def initial_model(namespace, image_size):
+    """The chapter's DenseNet, its weights created by its first call."""
+    model = namespace['DenseNet'](lr=0.01)
+    model(np.zeros((1,) + tuple(image_size) + (1,), np.float32))
+    return model
+
+
+def trained_model(model, trainer):
+    return model

@@ -122,7 +122,7 @@ def test_smoke_batches_shapes_dtypes_layout(smoke):
 def test_quick_batch_counts(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'quick')
     data = d2l.FashionMNIST(batch_size=128)
-    assert len(data.train) == 12_000 and len(data.val) == 2_000
+    assert len(data.train[1]) == 12_000 and len(data.val[1]) == 2_000
     assert len(data.train_dataloader()) == math.ceil(12_000 / 128) == 94
     assert len(data.val_dataloader()) == 16
     assert [len(y) for _, y in data.val_dataloader()][-1] == 2_000 - 15 * 128
@@ -131,9 +131,9 @@ def test_quick_batch_counts(monkeypatch):
 def test_resize_is_bilinear_per_batch(smoke):
     data = d2l.FashionMNIST(batch_size=64, resize=(32, 32))
     # the stored images stay 28x28: resizing happens per batch
-    assert data.train.tensors[0].shape == (384, 1, 28, 28)
+    assert data.train[0].shape == (384, 28, 28)
     X, _ = next(iter(data.val_dataloader()))
-    raw = data.val.tensors[0][:64]
+    raw = torch.from_numpy(data.val[0][:64]).unsqueeze(1)
     expected = F.interpolate(raw, size=(32, 32), mode='bilinear',
                              align_corners=False)
     torch.testing.assert_close(X, expected)
@@ -150,9 +150,9 @@ def test_train_loader_shuffles_each_epoch_val_does_not(smoke):
     first = torch.cat([y for _, y in data.train_dataloader()])
     second = torch.cat([y for _, y in data.train_dataloader()])
     assert not torch.equal(first, second)
-    assert sorted(first.tolist()) == sorted(data.train.tensors[1].tolist())
+    assert sorted(first.tolist()) == sorted(data.train[1].tolist())
     val = torch.cat([y for _, y in data.val_dataloader()])
-    assert torch.equal(val, data.val.tensors[1])
+    assert torch.equal(val, torch.from_numpy(data.val[1]).long())
     # seeded: the same seed gives the same order
     d2l.set_seed(0)
     again = d2l.FashionMNIST(batch_size=128)
@@ -219,7 +219,7 @@ def test_training_learns(tiny, capsys):
     trainer.fit(model, data)
     history = trainer.history
     assert [row['epoch'] for row in history] == [1, 2]
-    assert len(data.val) == 1_000
+    assert len(data.val[1]) == 1_000
     # chance is loss ln(10) = 2.30 and accuracy 0.1
     # (seeds 0-3 give val acc 0.71-0.73: the margins are not luck either)
     assert history[-1]['train_loss'] < history[0]['train_loss'] < 1.5
@@ -228,7 +228,8 @@ def test_training_learns(tiny, capsys):
     # the recorded validation numbers are those of the trained model
     model.eval()
     with torch.no_grad():
-        X, y = data.val.tensors
+        X = torch.from_numpy(data.val[0]).unsqueeze(1)
+        y = torch.from_numpy(data.val[1]).long()
         acc = model.accuracy(model(X), y).item()
     assert acc == pytest.approx(history[-1]['val_acc'], abs=1e-6)
     # the board got the curves: 2 train points and 1 val point per epoch

@@ -124,6 +124,51 @@ def test_batch_indices_cover_every_example_once():
     assert sorted(np.concatenate(batches)) == list(range(10))
 
 
+def test_data_rng_restarts_with_the_seed_and_differs_per_data_module():
+    shared.seed_python_and_numpy(3)
+    first, second = shared.data_rng(), shared.data_rng()
+    a, b = first.permutation(100), second.permutation(100)
+    assert not np.array_equal(a, b)
+    shared.seed_python_and_numpy(3)
+    np.testing.assert_array_equal(shared.data_rng().permutation(100), a)
+    shared.seed_python_and_numpy(4)
+    assert not np.array_equal(shared.data_rng().permutation(100), a)
+
+
+def test_canonical_weights_are_xavier_uniform_numbered_per_model():
+    shared.seed_python_and_numpy(0)
+    conv = shared.canonical_weights((64, 3, 7, 7))
+    dense = shared.canonical_weights((10, 64))
+    assert conv.dtype == np.float32 and conv.shape == (64, 3, 7, 7)
+    bound = np.sqrt(6 / (3 * 49 + 64 * 49))
+    assert np.abs(conv).max() <= bound and np.abs(conv).max() > 0.99 * bound
+    assert np.abs(dense).max() <= np.sqrt(6 / 74)
+    # A model that starts its draws again gets the same weights.
+    shared.restart_weight_draws()
+    np.testing.assert_array_equal(shared.canonical_weights((64, 3, 7, 7)),
+                                  conv)
+    # Keras and Flax layouts: (kh, kw, in, out) and (in, out), and back.
+    assert shared.to_channels_last(conv).shape == (7, 7, 3, 64)
+    assert shared.from_channels_last((7, 7, 3, 64)) == (64, 3, 7, 7)
+    np.testing.assert_array_equal(shared.to_channels_last(dense), dense.T)
+
+
+def test_resize_images_is_bilinear_with_half_pixel_centres():
+    images = np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2)
+    out = shared.resize_images(images, (4, 4))
+    # Enlarging 2 -> 4: output pixel centres at 0.25, 0.75, 1.25, 1.75 of
+    # the input's, clamped at the borders: weights 1, .75/.25, .25/.75, 1.
+    np.testing.assert_allclose(out[0, 0], [0, 0.25, 0.75, 1])
+    np.testing.assert_allclose(out[0, :, 0], [0, 0.5, 1.5, 2])
+    assert out.dtype == np.float32 and out.shape == (2, 4, 4)
+    assert shared.resize_images(images, (2, 2)) is images
+
+
+def test_weighted_mean_weighs_a_short_last_batch_by_its_size():
+    assert shared.weighted_mean([1.0, 4.0], [3, 1]) == 1.75
+    assert np.isnan(shared.weighted_mean([], []))
+
+
 def test_progress_board_averages_every_n():
     board = shared.ProgressBoard(display=False)
     for x in range(4):

@@ -161,8 +161,9 @@ def test_smoke_batches_shapes_and_resize(smoke):
     assert data.resize == (32, 32)  # the smoke cap
     train, val = data.train_dataloader(), data.val_dataloader()
     assert (len(train), len(val)) == (3, 2)  # 384 / 128, 256 / 128
-    # No autotuner: its thread makes ending an epoch wait (see the module).
-    assert train.options().autotune.enabled is False
+    # The compiled steps' signature: the batch dimension left open.
+    assert [tuple(spec.shape) for spec in train.element_spec] == \
+        [(None, 32, 32, 1), (None,)]
     batches = list(val)
     assert len(batches) == 2
     for X, y in list(train) + batches:
