@@ -176,15 +176,11 @@ def test_notebooks_carry_the_answers_under_a_heading(tmp_path):
 # ---------------------------------------------------------------- the page
 
 def render_answer_chapter(tmp_path):
-    """split -> merge (the split notebooks stand in for executed ones:
-    no outputs) -> render, of the answer chapter."""
-    source = tmp_path / 'chapters' / 'answered.md'
-    source.parent.mkdir()
-    source.write_text(answer_chapter_text())
-    notebooks = split_chapter(source, tmp_path / 'executed')
-    merged = merge_chapter(source, notebooks, tmp_path / 'answered.ipynb')
-    return render_chapter(nbformat.read(merged, as_version=4), tmp_path,
-                          tmp_path / 'executed')
+    """The page of the answer chapter (split notebooks stand in for
+    executed ones: no outputs)."""
+    book = make_answer_book(tmp_path)
+    return render_chapter(nbformat.read(book['merged_paths'][0], as_version=4),
+                          book['source_root'], book['notebooks_dir'])
 
 
 def test_each_answer_is_one_collapsed_details_under_its_exercise(tmp_path):
@@ -216,3 +212,16 @@ def test_each_answer_is_one_collapsed_details_under_its_exercise(tmp_path):
 def test_the_notebook_heading_is_not_repeated_on_the_page(tmp_path):
     page = render_answer_chapter(tmp_path).html
     assert page.count('Answer to exercise 1') == 1
+
+
+def make_answer_book(root):
+    """The answer chapter through split and merge, as render_book's
+    arguments (the browser tests render it too)."""
+    source = root / 'source' / 'chapters' / 'answered.md'
+    source.parent.mkdir(parents=True)
+    source.write_text(answer_chapter_text())
+    notebooks = split_chapter(source, root / 'executed')
+    merged = merge_chapter(source, notebooks,
+                           root / 'merged' / 'answered.ipynb')
+    return {'merged_paths': [merged], 'html_dir': root / 'html',
+            'source_root': root / 'source', 'notebooks_dir': root / 'executed'}
