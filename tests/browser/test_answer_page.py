@@ -9,6 +9,7 @@ rendered into a temporary folder.
 import importlib.util
 import os
 import pathlib
+import sys
 
 import pytest
 
@@ -19,6 +20,9 @@ ANSWER = 'details.answer'
 
 
 def load_answer_fixtures():
+    # test_answers imports the build suites' chapter_fixture module.
+    if str(TESTS / 'build') not in sys.path:
+        sys.path.append(str(TESTS / 'build'))
     path = TESTS / 'build' / 'test_answers.py'
     spec = importlib.util.spec_from_file_location('answer_fixture_book', path)
     module = importlib.util.module_from_spec(spec)
