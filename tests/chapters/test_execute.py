@@ -33,6 +33,7 @@ CLAIMS = {
         'max pooling in the transitions: train loss',
         'DenseNet (4 blocks of 4 convs, k=32):      758,226 parameters',
         'ResNet-18 (4 stages of 2 blocks):        11,179,402 parameters',
+        'ResNet-18: 11,179,402 parameters',     # each tab's ResNet-18, built
         'one training step, batch of 32 images at 32x32:',
         'DenseNet / ResNet-18 peak memory:',
         '138,632 grid points; 384 training and 256 validation rows',
