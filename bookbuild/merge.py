@@ -6,6 +6,7 @@ it kept in `cell.metadata['d2l_book']['outputs'][framework]`.
 """
 import nbformat
 
+from bookbuild import answers
 from bookbuild.files import write_notebook_atomically
 from bookbuild.source import read_chapter
 from bookbuild.split import chapter_notebook, notebook_name
@@ -55,5 +56,5 @@ def merge_chapter(chapter_path, executed_paths, out_path):
                 'framework': cell.framework, 'line': cell.line,
                 'outputs': outputs.get(code_index, {})}
             code_index += 1
-        merged.cells.append(nb_cell)
+        merged.cells.append(answers.mark_notebook_cell(nb_cell, cell))
     return write_notebook_atomically(merged, out_path)

@@ -33,7 +33,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
 from bookbuild.files import copy_atomically, write_atomically
 
 BOOK_TITLE = 'Modern Convolutional Neural Networks'
@@ -155,7 +155,8 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE):
     markdown = markdown_renderer()
     env = {'chapter': ctx, 'markdown': markdown, 'headings': [],
            'slugs': set()}
-    body = render_cells(nb.cells, ctx, markdown, env)
+    body = answers.render_with_answers(
+        nb.cells, lambda cells: render_cells(cells, ctx, markdown, env))
     notebooks = notebook_files(page, frameworks, pathlib.Path(notebooks_dir))
     intro = (run_banner(page.runs, frameworks) + download_links(notebooks)
              + table_of_contents(env['headings'], markdown, env))

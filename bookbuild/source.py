@@ -7,6 +7,7 @@ This module uses the standard library only: the framework environments import
 it too (the architecture tests run a chapter's cells in-process).
 """
 import dataclasses
+import json
 import pathlib
 import re
 
@@ -17,11 +18,22 @@ from bookbuild import FRAMEWORKS
 OTHER_TAGS = {
     'train': 'trains a model: the architecture tests skip it',
     'hide-output': 'the page folds the output away',
+    'answer': 'part of a worked answer to an exercise',
 }
+# Tags a markdown cell may carry (Jupytext writes them `+++ {"tags": [...]}`).
+MARKDOWN_TAGS = {
+    'answer': 'opens the worked answer to the exercise above it',
+}
+ANSWER = 'answer'
 
 CODE_CELL_OPEN = re.compile(r'^```\{code-cell\}\s*(?P<lang>\S*)\s*$')
 FENCE = re.compile(r'^(?P<fence>`{3,}|~{3,})')
 OPTION_LINE = re.compile(r'^:(?P<key>[\w-]+):\s*(?P<value>.*)$')
+# Jupytext's markdown cell break, optionally with the next cell's metadata.
+CELL_BREAK = re.compile(r'^\+\+\+\s*(?P<metadata>\{.*\})?\s*$')
+# An exercise: a numbered item of a top-level list ("3. ...").
+EXERCISE_ITEM = re.compile(r'^(?P<number>\d+)[.)]\s')
+HEADING = re.compile(r'^#{1,6}\s')
 
 
 class ChapterError(ValueError):
@@ -41,6 +53,9 @@ class Cell:
     options: dict = dataclasses.field(default_factory=dict)
     code_line: int = 0        # line of the first line of code (code cells)
     tags_line: int = 0        # line of the cell's tags option, if any
+    metadata: dict = dataclasses.field(default_factory=dict)  # markdown
+    # The exercise whose worked answer this cell belongs to, if any.
+    answer: int | None = None
 
     @property
     def framework(self):
@@ -76,6 +91,14 @@ class Chapter:
         """Code cells in order; with a framework, those that run there."""
         return [c for c in self.cells if c.kind == 'code' and (
             framework is None or c.framework in (None, framework))]
+
+    def answers(self):
+        """exercise number -> the cells of its worked answer, in order."""
+        found = {}
+        for cell in self.cells:
+            if cell.answer is not None:
+                found.setdefault(cell.answer, []).append(cell)
+        return found
 
     def tab_groups(self):
         """Runs of consecutive framework cells (empty markdown between them
@@ -153,6 +176,109 @@ def _validate_tags(cell, path):
     cell.tags = list(tags)
 
 
+def _markdown_metadata(raw, path, line):
+    """The JSON of a `+++ {...}` line: the next markdown cell's metadata."""
+    try:
+        metadata = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ChapterError(path, line, f'the cell metadata {raw!r} is not '
+                           f'JSON ({e.msg})') from e
+    if not isinstance(metadata, dict):
+        raise ChapterError(path, line, f'the cell metadata {raw!r} is not a '
+                           'JSON object such as {"tags": ["answer"]}')
+    tags = metadata.get('tags', [])
+    if not isinstance(tags, list) or not all(isinstance(t, str)
+                                             for t in tags):
+        raise ChapterError(path, line, f'tags must be a list of names such '
+                           f'as ["answer"], not {tags!r}')
+    unknown = [t for t in tags if t not in MARKDOWN_TAGS]
+    if unknown:
+        raise ChapterError(
+            path, line, f'unknown tag {unknown[0]!r} on a markdown cell; '
+            f'markdown cells may carry {", ".join(MARKDOWN_TAGS)}')
+    return metadata
+
+
+class _Answers:
+    """Where the worked answers are while a chapter is read.
+
+    An answer opens at `+++ {"tags": ["answer"]}` right after its exercise
+    (a numbered item of a top-level list), holds prose and cells tagged
+    `answer`, and closes at the next plain `+++`. It must end with prose:
+    Jupytext drops a plain `+++` that follows a code cell, so an answer
+    ending in code would swallow the next exercise once saved from Jupyter.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.number = None        # the exercise of the open answer
+        self.line = 0             # where it opened
+
+    def where(self):
+        return (f'the answer to exercise {self.number} (opened at line '
+                f'{self.line})')
+
+    def open(self, cells, line):
+        if self.number is not None:
+            raise ChapterError(self.path, line, f'{self.where()} is still '
+                               'open: close it with a plain +++ line first')
+        self.number, self.line = _exercise_before(cells, self.path, line), line
+
+    def close(self, cells, line):
+        if self.number is None:
+            return
+        last = cells[-1] if cells else None
+        if last is None or last.answer != self.number:
+            raise ChapterError(self.path, self.line, f'{self.where()} has no '
+                               'prose: write the answer after the marker')
+        if last.kind == 'code':
+            raise ChapterError(
+                self.path, line, f'{self.where()} ends with a code cell: end '
+                'it with a sentence of prose before this +++ (Jupytext drops '
+                'a +++ that follows code, and the answer would run on)')
+        self.number = None
+
+    def check_line(self, text, line):
+        if self.number is not None and HEADING.match(text):
+            raise ChapterError(self.path, line, f'{self.where()} runs into '
+                               'this heading: close it with a plain +++ line')
+
+    def check_end(self):
+        if self.number is not None:
+            raise ChapterError(self.path, self.line, f'{self.where()} is '
+                               'never closed with a plain +++ line')
+
+    def claim(self, cell):
+        """Mark a cell as part of the open answer, or refuse it."""
+        tagged = ANSWER in cell.tags
+        if cell.kind == 'code' and tagged and self.number is None:
+            raise ChapterError(
+                self.path, cell.tags_line or cell.line, 'this code cell is '
+                'tagged answer but is not inside an answer; open one with '
+                '+++ {"tags": ["answer"]} after the exercise')
+        if cell.kind == 'code' and not tagged and self.number is not None:
+            raise ChapterError(
+                self.path, cell.line, f'this code cell is inside '
+                f'{self.where()} but is not tagged answer (tags: '
+                f'[answer] or [answer, <framework>])')
+        cell.answer = self.number
+
+
+def _exercise_before(cells, path, line):
+    """The number of the exercise an answer opened at `line` answers: the
+    last top-level numbered item of the prose right above it."""
+    previous = cells[-1] if cells else None
+    if previous is not None and previous.kind == 'markdown' and \
+            previous.answer is None:
+        numbers = [m['number'] for m in map(EXERCISE_ITEM.match,
+                                            previous.source.splitlines()) if m]
+        if numbers:
+            return int(numbers[-1])
+    raise ChapterError(path, line, 'an answer must follow its exercise, a '
+                       'numbered list item such as "2. ..." right above '
+                       'the +++ {"tags": ["answer"]} line')
+
+
 def parse_chapter_text(text, path):
     """Parse the text of a chapter; `path` is only used in messages."""
     path = pathlib.Path(path)
@@ -168,18 +294,35 @@ def parse_chapter_text(text, path):
         i = end + 1
 
     cells, markdown, markdown_start, fence = [], [], i + 1, None
+    answers = _Answers(path)
+    pending = None  # (metadata, line) of a `+++ {...}` for the next cell
 
     def flush_markdown():
+        nonlocal pending
         body = '\n'.join(markdown).strip('\n')
         if body.strip():
             offset = next(k for k, t in enumerate(markdown) if t.strip())
-            cells.append(Cell('markdown', body, markdown_start + offset))
+            metadata = pending[0] if pending else {}
+            cell = Cell('markdown', body, markdown_start + offset,
+                        tags=list(metadata.get('tags', [])),
+                        metadata=metadata)
+            answers.claim(cell)
+            cells.append(cell)
+            pending = None
         markdown.clear()
+
+    def check_nothing_pending(line):
+        if pending:
+            raise ChapterError(path, pending[1], 'this cell metadata is not '
+                               'followed by prose (the next cell starts at '
+                               f'line {line}); write the answer\'s first '
+                               'sentence under it')
 
     while i < len(lines):
         text_line = lines[i]
         if fence is None and CODE_CELL_OPEN.match(text_line):
             flush_markdown()
+            check_nothing_pending(i + 1)
             start = i + 1
             options, option_lines, j = _read_options(lines, i + 1, path)
             header = j - (i + 1)
@@ -202,6 +345,7 @@ def parse_chapter_text(text, path):
                         options=options, code_line=start + header + 1,
                         tags_line=option_lines.get('tags', 0))
             _validate_tags(cell, path)
+            answers.claim(cell)
             cells.append(cell)
             i = j + 1
             markdown_start = i + 1
@@ -219,15 +363,32 @@ def parse_chapter_text(text, path):
                 fence = None
         if fence is None and text_line.startswith('+++'):
             flush_markdown()
+            check_nothing_pending(i + 1)
+            match = CELL_BREAK.match(text_line)
+            if not match:
+                raise ChapterError(path, i + 1, f'malformed cell break '
+                                   f'{text_line.strip()!r}: expected "+++" '
+                                   'or "+++ {...}" with JSON metadata')
+            if match['metadata']:
+                metadata = _markdown_metadata(match['metadata'], path, i + 1)
+                if ANSWER in metadata.get('tags', []):
+                    answers.open(cells, i + 1)
+                pending = (metadata, i + 1)
+            else:
+                answers.close(cells, i + 1)
             markdown_start = i + 2
             i += 1
             continue
+        if fence is None:
+            answers.check_line(text_line, i + 1)
         markdown.append(text_line)
         i += 1
     if fence is not None:
         raise ChapterError(path, len(lines), f'a fenced block ({fence}) in '
                            'the prose is never closed')
     flush_markdown()
+    check_nothing_pending(len(lines))
+    answers.check_end()
     return Chapter(path, path.stem, metadata_text, cells)
 
 

@@ -12,7 +12,7 @@ import re
 
 import nbformat
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS, answers
 from bookbuild.files import write_notebook_atomically
 from bookbuild.source import ChapterError, read_chapter
 
@@ -53,7 +53,7 @@ def _markdown_cell(cell, chapter):
     if attachments:
         nb_cell['attachments'] = attachments
     nb_cell.metadata['d2l_book'] = {'line': cell.line}
-    return nb_cell
+    return answers.mark_notebook_cell(nb_cell, cell, heading=True)
 
 
 def _code_cell(cell, index):
@@ -66,7 +66,7 @@ def _code_cell(cell, index):
                                     'code_line': cell.code_line,
                                     'index': index,
                                     'framework': cell.framework}
-    return nb_cell
+    return answers.mark_notebook_cell(nb_cell, cell)
 
 
 def chapter_notebook(chapter, framework):

@@ -1,9 +1,11 @@
-/* The book's pages in the browser: framework tabs and math.
+/* The book's pages in the browser: framework tabs, answers and math.
  *
  * Tabs: every group on a page switches together, matched by framework name
  * (data-framework), never by position; the choice is kept in localStorage,
  * so it holds across reloads and pages (all file:// pages share it).
  * Without this script every panel stays visible under its framework's name.
+ *
+ * Answers: worked answers are folded <details>; printing opens them.
  *
  * Math: the page holds TeX in .math elements; KaTeX (bundled, local)
  * typesets it. No request leaves the page.
@@ -217,8 +219,27 @@
     });
   }
 
+  /* ---------------------------------------------------------- answers */
+
+  /* Printing shows every worked answer: the folded ones are opened just
+     before printing and folded again afterwards. */
+  function setUpAnswers() {
+    var openedForPrint = [];
+    window.addEventListener('beforeprint', function () {
+      document.querySelectorAll('details.answer:not([open])').forEach(function (details) {
+        details.open = true;
+        openedForPrint.push(details);
+      });
+    });
+    window.addEventListener('afterprint', function () {
+      openedForPrint.forEach(function (details) { details.open = false; });
+      openedForPrint = [];
+    });
+  }
+
   function start() {
     setUpTabs();
+    setUpAnswers();
     typesetMath();
     markWideMath();
     var pending = null;

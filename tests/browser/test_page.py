@@ -61,8 +61,16 @@ def visible_panel_frameworks(page):
         '.map(p => p.dataset.framework)')
 
 
+def open_answers(page):
+    """Unfold every worked answer (natively: no script needed), so the tab
+    groups inside them show too."""
+    for summary in page.locator('details.answer > summary').all():
+        summary.click()
+
+
 def test_tab_groups_have_four_tabs(tab, rendered_page):
     page = tab.open(rendered_page)
+    open_answers(page)
     groups = page.locator('[data-tab-group]')
     assert groups.count() >= 2
     for i in range(groups.count()):
@@ -182,6 +190,7 @@ def test_without_javascript_every_panel_shows_labelled(browser, rendered_page):
     context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
     try:
         page = Watched(context).open(rendered_page)
+        open_answers(page)
         panels = page.locator('[data-tab-group] > [role=tabpanel]')
         assert panels.count() == 4 * page.locator('[data-tab-group]').count()
         assert page.locator('[data-tab-group] > [role=tabpanel]:visible').count() \
