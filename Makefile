@@ -38,7 +38,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book FORCE html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
+.PHONY: env env-book env-reference FORCE html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -47,6 +47,7 @@ help:
 	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
+	@echo "make env-reference  the d2l 1.0.3 reference environment (.venv/d2l-reference), for bench/upstream_d2l.py"
 	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
 	@echo "make clean      remove $(BUILD)/"
 
@@ -56,6 +57,11 @@ env: env-book $(KERNELS) $(VENV)/.debs-test $(VENV)/node/.installed
 
 # What `make html` needs: the tooling and the kernels of the frameworks it runs.
 env-book: $(VENV)/.debs-book $(VENV)/tooling/.installed $(foreach f,$(HTML_FRAMEWORKS),$(call kernel,$(f)))
+
+# The released d2l package (1.0.3) with its own pins and MXNet 1.9.1: the
+# reference bench/upstream_d2l.py measures d2l_local against. Not part of
+# `make env`: nothing in the book or its tests runs in it.
+env-reference: $(VENV)/.debs-book $(VENV)/d2l-reference/.installed
 
 # Installs the Debian packages that are missing, as root or through sudo.
 define install_debs
