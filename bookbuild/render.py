@@ -33,7 +33,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers, compare
 from bookbuild.files import copy_atomically, write_atomically
 
 BOOK_TITLE = 'Modern Convolutional Neural Networks'
@@ -281,7 +281,8 @@ def render_tab_group(cells, ctx):
         if fw in by_framework:
             panels[fw] = '\n'.join(render_framework_cell(cell, fw, ctx)
                                    for cell in by_framework[fw])
-    return tab_group_html(panels, ctx, line=cell_line(cells[0]))
+    return (tab_group_html(panels, ctx, line=cell_line(cells[0]))
+            + compare.figures_table(cells))
 
 
 def render_framework_cell(cell, framework, ctx):
