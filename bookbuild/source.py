@@ -17,6 +17,7 @@ from bookbuild import FRAMEWORKS
 OTHER_TAGS = {
     'train': 'trains a model: the architecture tests skip it',
     'hide-output': 'the page folds the output away',
+    'answer': "part of an exercise's worked answer",
 }
 
 CODE_CELL_OPEN = re.compile(r'^```\{code-cell\}\s*(?P<lang>\S*)\s*$')

@@ -469,10 +469,9 @@ def _release_pool(ctx):
 
 
 def measure_training_step(model, batch, label='', warmup=1, repeats=3):
-    """Memory and time of one training step (forward, loss, backward; no
-    optimizer update, so the weights stay as they are) of a d2l Module on
-    `batch` = (X, y), as a `shared.StepMemory` (medians of `repeats` steps
-    after `warmup` unmeasured ones).
+    """Memory and time of one training step (forward, loss, backward, SGD
+    update) of a d2l Module on `batch` = (X, y), as a `shared.StepMemory`
+    (medians of `repeats` steps after `warmup` unmeasured ones).
 
     The peak is the process's (`shared.HostPeakMemory`: VmHWM reset before
     the step) above what it held before it, measured from an emptied memory
@@ -481,8 +480,9 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
     proxy: what the process holds once the recorded forward pass (and the
     loss) has finished, pool emptied, minus what it held before: the arrays
     the autograd graph keeps alive, plus the small loss. The seconds leave
-    out these measurements. BatchNorm's running statistics (which MXNet
-    updates in the backward pass) are put back as they were."""
+    out these measurements. Afterwards every parameter and BatchNorm running
+    statistic (which MXNet updates in the backward pass) is put back as it
+    was."""
     import statistics
     import time
     ctx = model._device()
@@ -492,11 +492,12 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
             f'counter for {ctx}; only the CPU is measured')
     batch = [a.as_in_ctx(ctx) for a in batch]
     # An inference call (which changes nothing) lets Gluon finish any
-    # deferred initialisation before the statistics are saved.
+    # deferred initialisation before the parameters are saved.
     model(*batch[:-1])
-    stats = {name: p.data().copy()
-             for name, p in model.collect_params().items()
-             if p.grad_req == 'null'}
+    params = model.collect_params()
+    saved = {name: p.data().copy() for name, p in params.items()}
+    # The learning rate is irrelevant: the weights are put back.
+    optimizer = gluon.Trainer(params, 'sgd', {'learning_rate': 0.1})
     peaks, kept, seconds = [], [], []
     for step in range(warmup + repeats):
         _release_pool(ctx)
@@ -510,6 +511,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
             held = shared.host_rss_bytes(trim=True) - peak.baseline_bytes
             start = time.perf_counter()
             loss.backward()
+            optimizer.step(1, ignore_stale_grad=True)
             npx.waitall()
             backward = time.perf_counter() - start
         del loss
@@ -517,9 +519,8 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
             peaks.append(peak.peak_bytes)
             kept.append(held)
             seconds.append(forward + backward)
-    for name, p in model.collect_params().items():
-        if name in stats:
-            p.set_data(stats[name])
+    for name, p in params.items():
+        p.set_data(saved[name])
     npx.waitall()
     return shared.StepMemory(
         label=label, peak_bytes=int(statistics.median(peaks)),

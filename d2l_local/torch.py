@@ -463,6 +463,8 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
     and BatchNorm statistics are restored afterwards, so the variant
     measured first does not change what the second one sees."""
     X, y = batch
+    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+        model.apply_init([X])  # lazy layers learn their shapes first
     saved = copy.deepcopy(model.state_dict())
     model.train()
     optim = torch.optim.SGD(model.parameters(), lr=getattr(model, 'lr', 0.1))

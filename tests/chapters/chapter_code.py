@@ -10,9 +10,11 @@ from bookbuild.source import read_chapter
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def chapter_namespace(framework, chapter='densenet', skip_tags=('train',)):
+def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
+                      until=None):
     """The names the chapter's `framework` cells define, in smoke mode, the
-    cells tagged with any of `skip_tags` left out."""
+    cells tagged with any of `skip_tags` left out; with `until`, no cell
+    after the one that defines that name runs."""
     os.environ['D2L_MODE'] = 'smoke'
     source = read_chapter(ROOT / 'chapters' / f'{chapter}.md')
     namespace = {'__name__': '__chapter__'}
@@ -27,4 +29,9 @@ def chapter_namespace(framework, chapter='densenet', skip_tags=('train',)):
             raise AssertionError(f'{source.path}:{cell.code_line}: the '
                                  f'{framework} cell {cell.first_line!r} '
                                  f'failed: {e!r}') from e
+        if until is not None and until in namespace:
+            break
+    if until is not None and until not in namespace:
+        raise AssertionError(f'{source.path}: no {framework} cell defines '
+                             f'{until!r}')
     return namespace
