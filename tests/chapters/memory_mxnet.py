@@ -31,8 +31,12 @@ def copy_weights(source, target, X):
 
 
 def training_step(model, batch):
-    """(loss, [gradients], [BatchNorm statistics after], [before])."""
+    """(loss, [gradients], [BatchNorm statistics after], [before]) of one
+    step in float64 (the model is cast), so that the comparison sees the
+    recomputation and not float32's summation order."""
     X, y = batch
+    model.cast('float64')
+    X = X.astype('float64')
     params = list(model.collect_params().values())
     stats = [p for p in params if p.grad_req == 'null']
     before = [p.data().asnumpy() for p in stats]

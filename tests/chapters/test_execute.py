@@ -23,7 +23,6 @@ CLAIMS = {
         {'NCHW': '4, 23, 8, 8', 'NHWC': '4, 8, 8, 23'},  # dense block demo
         {'NCHW': '4, 10, 4, 4', 'NHWC': '4, 4, 4, 10'},  # transition demo
         '758,226 trainable parameters',         # the model, same in all tabs
-        '7,978,856',                            # DenseNet-121 (Table 1)
         'run mode: smoke',                      # the trainer says its mode
         'val acc',                              # the final report
         'the dense block needs',                # parameter efficiency
