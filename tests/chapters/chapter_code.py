@@ -8,6 +8,17 @@ import pathlib
 from bookbuild.source import read_chapter
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+FRAMEWORKS = ('pytorch', 'mxnet', 'jax', 'tensorflow')
+
+
+def framework_under_test():
+    """$D2L_FRAMEWORK: the framework whose environment runs the suite."""
+    name = os.environ.get('D2L_FRAMEWORK')
+    if name not in FRAMEWORKS:
+        raise RuntimeError('run this suite in a framework environment with '
+                           'D2L_FRAMEWORK=<pytorch|mxnet|jax|tensorflow> '
+                           '(make test-d2l does)')
+    return name
 
 
 def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),

@@ -11,18 +11,13 @@ well below the naive model's (storing instead of recomputing fails here).
 The framework-specific step lives in memory_<framework>.py.
 """
 import importlib
-import os
 
 import numpy as np
 import pytest
 
-from chapter_code import chapter_namespace
+from chapter_code import chapter_namespace, framework_under_test
 
-FRAMEWORK = os.environ.get('D2L_FRAMEWORK')
-if FRAMEWORK not in ('pytorch', 'mxnet', 'jax', 'tensorflow'):
-    raise RuntimeError('run this suite in a framework environment with '
-                       'D2L_FRAMEWORK=<pytorch|mxnet|jax|tensorflow> '
-                       '(make test-d2l does)')
+FRAMEWORK = framework_under_test()
 framework = importlib.import_module(f'memory_{FRAMEWORK}')
 SMALL = dict(block_config=(2, 3, 2, 2), growth_rate=8, num_classes=10)
 GRADIENT_TOLERANCE = 1e-5
