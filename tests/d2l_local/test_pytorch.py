@@ -389,17 +389,20 @@ def test_trainer_materialises_lazy_layers_itself(smoke):
 # ---------------------------------------------------------------- memory
 
 class _Chain(d2l.Classifier):
-    """Three wide layers; with `recompute`, the middle one is checkpointed
-    (only its input kept) as the memory-efficient dense layer is."""
+    """Six wide layers; with `recompute`, the middle four are checkpointed
+    (only their input kept) as the memory-efficient dense layer is."""
 
     def __init__(self, recompute):
         super().__init__()
         self.recompute, self.lr = recompute, 0.1
-        self.a, self.b = nn.Linear(64, 512), nn.Linear(512, 512)
-        self.c = nn.Linear(512, 10)
+        self.a, self.c = nn.Linear(64, 512), nn.Linear(512, 10)
+        self.middle_layers = nn.ModuleList(
+            nn.Linear(512, 512) for _ in range(4))
 
     def middle(self, X):
-        return F.relu(self.b(F.relu(X)))
+        for layer in self.middle_layers:
+            X = layer(F.relu(X))
+        return F.relu(X)
 
     def forward(self, X):
         X = self.a(X)
@@ -419,9 +422,9 @@ def test_measure_training_step_counts_what_is_kept_and_restores_state():
     before = {k: v.clone() for k, v in stored.state_dict().items()}
     a = d2l.measure_training_step(stored, batch, label='stored')
     b = d2l.measure_training_step(recomputed, batch, label='recomputed')
-    # stored: the two ReLU outputs (each also the next layer's saved input),
-    # 256 x 512 floats each; recomputed: only the checkpoint's input.
-    assert a.kept_bytes >= 2 * 256 * 512 * 4
+    # stored: five ReLU outputs (each also the next layer's saved input),
+    # 256 x 512 floats each; recomputed: the checkpoint's input and output.
+    assert a.kept_bytes >= 5 * 256 * 512 * 4
     assert b.kept_bytes <= a.kept_bytes * 0.6
     assert a.label == 'stored' and a.seconds > 0 and a.peak_bytes >= 0
     for k, v in stored.state_dict().items():
