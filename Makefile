@@ -173,7 +173,7 @@ test-d2l: env
 	  D2L_FRAMEWORK=$$fw $$python -m pytest -q -p no:cacheprovider \
 	    tests/d2l_local/test_shared.py tests/d2l_local/test_$$fw.py \
 	    tests/chapters/test_architecture.py tests/chapters/test_same_function.py \
-	    tests/chapters/test_same_training.py \
+	    tests/chapters/test_same_training.py tests/chapters/test_memory_efficient.py \
 	    || status=1; \
 	done; exit $$status
 

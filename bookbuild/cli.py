@@ -81,7 +81,9 @@ class Layout:
             paths = [pathlib.Path(n) if pathlib.Path(n).suffix == '.md'
                      else folder / f'{n}.md' for n in names]
         else:
-            paths = sorted(folder.glob('*.md'))
+            # By stem, so that a chapter comes before those that extend its
+            # name: densenet, then densenet-memory.
+            paths = sorted(folder.glob('*.md'), key=lambda p: p.stem)
         for p in paths:
             if not p.is_file():
                 raise BuildError(f'{p}: no such chapter')

@@ -25,6 +25,7 @@ import functools
 import inspect
 import math
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ from d2l_local.shared import HyperParameters, ProgressBoard
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode']
+           'run_mode', 'measure_training_step']
 
 
 # --------------------------------------------------------------------------
@@ -603,3 +604,105 @@ def get_key():
 def run_mode():
     """The active run mode: $D2L_MODE, else full with a GPU, quick without."""
     return shared.run_mode(num_gpus() > 0)
+
+
+# --------------------------------------------------------------------------
+# Memory of one training step
+# --------------------------------------------------------------------------
+
+# XLA:CPU expands the optimization barriers that jax.checkpoint (nn.remat)
+# puts around a recomputation before it eliminates common subexpressions, so
+# the recomputation is merged back into the forward pass and nothing is saved
+# (jax-ml/jax#19822). Keeping the barriers, for this one compilation, keeps
+# the recomputation where jax.checkpoint put it: in the backward pass.
+_KEEP_REMAT_ON_CPU = {'xla_disable_hlo_passes': 'cse_barrier_expander'}
+
+
+def _residual_bytes(loss_fn, params):
+    """The bytes `jax.vjp` keeps for the backward pass of `loss_fn` at
+    `params`: the residuals its forward pass hands to its backward pass, each
+    array once, without the arguments and constants (the parameters and the
+    batch are held whether or not anything is differentiated). Shapes only:
+    the jaxpr is traced, nothing is computed."""
+    jaxpr = jax.make_jaxpr(
+        lambda p: jax.vjp(loss_fn, p, has_aux=True)[1])(params).jaxpr
+    held = set(jaxpr.invars) | set(jaxpr.constvars)
+    residuals = {v for v in jaxpr.outvars
+                 if not isinstance(v, jax.extend.core.Literal)
+                 and v not in held}
+    return sum(v.aval.size * v.aval.dtype.itemsize for v in residuals)
+
+
+def _settle_host_memory(timeout=2.0):
+    """Wait until the process' resident memory stops shrinking: XLA frees a
+    step's temporary buffers shortly *after* the step's results are ready,
+    and a peak measured from a baseline that still holds them reads too low."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        rss = shared.host_rss_bytes()
+        if last is not None and last - rss < 2 ** 20:
+            return
+        last = rss
+        time.sleep(0.02)
+
+
+def measure_training_step(model, batch, label='', warmup=1, repeats=3):
+    """Memory and time of one compiled training step of `model` on `batch`
+    (X, y): forward, loss, backward and the SGD update of
+    `model.training_step`, as `shared.StepMemory`.
+
+    - kept_bytes: the residuals JAX's autodiff keeps for the backward pass
+      (`_residual_bytes`), exact, from the traced program.
+    - peak_bytes: on the CPU, the measured peak of the process' resident
+      memory during one step above what it held before (`HostPeakMemory`,
+      median of `repeats` steps); on a GPU, where JAX's peak counter cannot be
+      reset, XLA's own figure for the compiled step (temporaries + outputs).
+    - seconds: the median time of one step after `warmup` steps; compilation
+      is excluded.
+
+    The weights come from `model.apply_init` with a fixed key, so two models
+    that differ only in how they compute (naive vs memory-efficient) are
+    measured with the same weights, in either order. A Flax model holds no
+    state, so nothing is changed by measuring.
+    """
+    X, y = batch
+    device = try_gpu()
+    variables = model.apply_init(X[:1], key=jax.random.key(0, impl=_KEY_IMPL))
+    state = TrainState.create(
+        apply_fn=model.apply, params=variables['params'],
+        batch_stats=variables.get('batch_stats', {}),
+        tx=model.configure_optimizers(),
+        dropout_key=jax.random.key(1, impl=_KEY_IMPL))
+
+    def loss_fn(params):
+        Y_hat, updates = model.apply(
+            {'params': params, 'batch_stats': state.batch_stats}, X,
+            training=True, mutable=['batch_stats'],
+            rngs={'dropout': state.dropout_key})
+        return model.loss(Y_hat, y), updates
+
+    kept = _residual_bytes(loss_fn, state.params)
+    options = _KEEP_REMAT_ON_CPU if device.platform == 'cpu' else None
+    step = jax.jit(model.training_step, compiler_options=options)
+    compiled = step.lower(state, batch).compile()
+    for _ in range(warmup):
+        jax.block_until_ready(compiled(state, batch))
+    peaks, seconds = [], []
+    for _ in range(repeats):
+        _settle_host_memory()
+        with shared.HostPeakMemory() as host:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(state, batch))
+            seconds.append(time.perf_counter() - start)
+        peaks.append(host.peak_bytes)
+    if device.platform == 'cpu':
+        peak, peak_source = int(np.median(peaks)), 'VmHWM (CPU, process)'
+    else:
+        analysis = compiled.memory_analysis()
+        peak = analysis.temp_size_in_bytes + analysis.output_size_in_bytes
+        peak_source = 'XLA memory_analysis (temporaries + outputs)'
+    return shared.StepMemory(
+        label=label, peak_bytes=peak, kept_bytes=kept,
+        seconds=float(np.median(seconds)), peak_source=peak_source,
+        kept_source='jax.vjp residuals (traced)')

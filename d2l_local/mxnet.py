@@ -29,7 +29,7 @@ npx.set_np()
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode']
+           'run_mode', 'measure_training_step']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -470,3 +470,79 @@ def run_mode():
     """The active run mode: $D2L_MODE, else `full` with a GPU, `quick`
     without."""
     return shared.run_mode(num_gpus() > 0)
+
+
+# --------------------------------------------------------------------------
+# Memory of one training step
+# --------------------------------------------------------------------------
+
+def _release_pool(ctx):
+    """Wait for every queued operation, then hand the arrays MXNet's memory
+    pool keeps for reuse back to the allocator. MXNet's default CPU pool
+    (MXNET_CPU_MEM_POOL_TYPE=Naive) caches every freed buffer, so without
+    this a step would run on memory an earlier step left in the pool, and its
+    measured peak would depend on what ran before it."""
+    npx.waitall()
+    ctx.empty_cache()
+
+
+def measure_training_step(model, batch, label='', warmup=1, repeats=3):
+    """Memory and time of one training step (forward, loss, backward, SGD
+    update) of a d2l Module on `batch` = (X, y), as a `shared.StepMemory`
+    (medians of `repeats` steps after `warmup` unmeasured ones).
+
+    The peak is the process's (`shared.HostPeakMemory`: VmHWM reset before
+    the step) above what it held before it, measured from an emptied memory
+    pool, so that neither warm-up nor the variant measured before decides it.
+    MXNet 1.9 counts nothing it keeps for backward, so `kept_bytes` is a
+    proxy: what the process holds once the recorded forward pass (and the
+    loss) has finished, pool emptied, minus what it held before: the arrays
+    the autograd graph keeps alive, plus the small loss. The seconds leave
+    out these measurements. Afterwards every parameter and BatchNorm running
+    statistic (which MXNet updates in the backward pass) is put back as it
+    was."""
+    import statistics
+    import time
+    ctx = model._device()
+    if ctx.device_type != 'cpu':
+        raise NotImplementedError(
+            'measure_training_step (MXNet): MXNet 1.9 keeps no peak-memory '
+            f'counter for {ctx}; only the CPU is measured')
+    batch = [a.as_in_ctx(ctx) for a in batch]
+    # An inference call (which changes nothing) lets Gluon finish any
+    # deferred initialisation before the parameters are saved.
+    model(*batch[:-1])
+    params = model.collect_params()
+    saved = {name: p.data().copy() for name, p in params.items()}
+    # The learning rate is irrelevant: the weights are put back.
+    optimizer = gluon.Trainer(params, 'sgd', {'learning_rate': 0.1})
+    peaks, kept, seconds = [], [], []
+    for step in range(warmup + repeats):
+        _release_pool(ctx)
+        with shared.HostPeakMemory() as peak:
+            start = time.perf_counter()
+            with autograd.record():
+                loss = model.training_step(batch)
+            loss.wait_to_read()
+            forward = time.perf_counter() - start
+            _release_pool(ctx)
+            held = shared.host_rss_bytes(trim=True) - peak.baseline_bytes
+            start = time.perf_counter()
+            loss.backward()
+            optimizer.step(1, ignore_stale_grad=True)
+            npx.waitall()
+            backward = time.perf_counter() - start
+        del loss
+        if step >= warmup:
+            peaks.append(peak.peak_bytes)
+            kept.append(held)
+            seconds.append(forward + backward)
+    for name, p in params.items():
+        p.set_data(saved[name])
+    npx.waitall()
+    return shared.StepMemory(
+        label=label, peak_bytes=int(statistics.median(peaks)),
+        kept_bytes=int(statistics.median(kept)),
+        seconds=statistics.median(seconds),
+        peak_source='VmHWM (CPU, process), MXNet pool emptied',
+        kept_source='VmRSS after the forward pass (CPU, proxy)')

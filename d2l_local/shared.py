@@ -5,7 +5,9 @@ for MXNet, numpy 2.x elsewhere), so it must not import any framework. The
 framework modules (`d2l_local.torch`, `.mxnet`, `.jax`, `.tensorflow`) build on
 it and re-export what a chapter calls.
 """
+import ctypes
 import dataclasses
+import gc
 import gzip
 import hashlib
 import inspect
@@ -604,3 +606,161 @@ def memory_line(peak_bytes, what):
 def host_memory_line():
     """The memory line of a fit on the CPU, in every framework."""
     return memory_line(peak_host_memory(), 'the whole process, on the CPU')
+
+
+# --------------------------------------------------------------------------
+# Memory of one training step (the memory-efficient DenseNet chapter)
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class StepMemory:
+    """What one training step costs: its peak memory above what the process
+    held just before it, the bytes kept for the backward pass, and its time.
+    `peak_source` / `kept_source` say what measured each figure."""
+    label: str
+    peak_bytes: int
+    kept_bytes: int | None
+    seconds: float
+    peak_source: str = ''
+    kept_source: str = ''
+
+
+_PROC_STATUS = '/proc/self/status'
+_CLEAR_REFS = '/proc/self/clear_refs'
+
+
+def _proc_status_bytes(field):
+    """A `kB` field of /proc/self/status (VmRSS, VmHWM) in bytes."""
+    try:
+        with open(_PROC_STATUS) as f:
+            for line in f:
+                if line.startswith(field + ':'):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        raise RuntimeError(
+            f'{_PROC_STATUS} is missing: measuring the memory of one step on '
+            'the CPU needs Linux') from None
+    raise RuntimeError(f'{_PROC_STATUS} has no {field} line')
+
+
+def _malloc_trim():
+    # glibc keeps freed memory in its arenas; without a trim the resident
+    # set after a step says nothing about what the next step will need.
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to trim
+
+
+def host_rss_bytes(trim=False):
+    """The process's resident memory now (VmRSS), in bytes; glibc's free
+    lists are returned to the system first when `trim`."""
+    if trim:
+        gc.collect()
+        _malloc_trim()
+    return _proc_status_bytes('VmRSS')
+
+
+class HostPeakMemory:
+    """Peak resident memory of the process inside a `with` block, above what
+    it held when the block began (`.peak_bytes`; `.baseline_bytes` is the
+    resident memory at the start, after a trim). Linux resets the peak
+    (`VmHWM`) when 5 is written to /proc/self/clear_refs, so, unlike
+    `ru_maxrss`, this measures one step, not the process's whole life."""
+
+    def __init__(self):
+        self.baseline_bytes = None
+        self.peak_bytes = None
+
+    def __enter__(self):
+        self.baseline_bytes = host_rss_bytes(trim=True)
+        try:
+            with open(_CLEAR_REFS, 'w') as f:
+                f.write('5')
+        except OSError as e:
+            raise RuntimeError(
+                f'cannot reset the peak through {_CLEAR_REFS} ({e}): '
+                'measuring one step on the CPU needs Linux') from None
+        return self
+
+    def __exit__(self, *exc):
+        self.peak_bytes = max(
+            0, _proc_status_bytes('VmHWM') - self.baseline_bytes)
+        return False
+
+
+def _mib(n):
+    return '-' if n is None else f'{n / 2**20:,.1f}'
+
+
+def step_memory_table(rows):
+    """One plain-text table of `StepMemory` rows, the same lines in every
+    tab; the last row is compared with the first (efficient / naive)."""
+    rows = list(rows)
+    if not rows:
+        raise ValueError('step_memory_table: no rows to show')
+    width = max(12, *(len(r.label) for r in rows))
+    lines = [f'{"":{width}}  {"peak MiB":>9}  {"kept MiB":>9}  {"s/step":>7}']
+    for r in rows:
+        lines.append(f'{r.label:{width}}  {_mib(r.peak_bytes):>9}  '
+                     f'{_mib(r.kept_bytes):>9}  {r.seconds:>7.3f}')
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+
+        def ratio(a, b):
+            return f'{a / b:.2f}x' if a is not None and b else '-'
+        lines.append(f'{"ratio":{width}}  '
+                     f'{ratio(last.peak_bytes, first.peak_bytes):>9}  '
+                     f'{ratio(last.kept_bytes, first.kept_bytes):>9}  '
+                     f'{ratio(last.seconds, first.seconds):>7}')
+    sources = {(r.peak_source, r.kept_source) for r in rows}
+    for peak, kept in sorted(sources):
+        lines.append(f'peak: {peak or "?"}; kept: {kept or "?"}')
+    return '\n'.join(lines)
+
+
+def plot_step_memory(rows, title=None, figsize=(4.5, 3)):
+    """Bars of peak and kept-for-backward MiB per `StepMemory` row (naive
+    next to memory-efficient). In a notebook the figure is the cell's
+    output (SVG); nothing is returned."""
+    rows = list(rows)
+    labels = [r.label for r in rows]
+    series = {'step peak': [r.peak_bytes for r in rows],
+              'kept for backward': [r.kept_bytes or 0 for r in rows]}
+    ax = _memory_axes(figsize)
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([j + i * width for j in range(len(rows))],
+               [v / 2**20 for v in values], width, label=name)
+    ax.set_xticks([j + width * (len(series) - 1) / 2
+                   for j in range(len(rows))], labels)
+    _finish_memory_axes(ax, 'MiB', title)
+
+
+def plot_memory_growth(xs, series, xlabel, title=None, figsize=(4.5, 3)):
+    """Curves of memory against `xs` (e.g. a dense block's depth): `series`
+    maps a legend label to byte counts, plotted in MiB. In a notebook the
+    figure is the cell's output (SVG); nothing is returned."""
+    ax = _memory_axes(figsize)
+    for label, values in series.items():
+        ax.plot(list(xs), [v / 2**20 for v in values], marker='o',
+                label=label)
+    ax.set_xlabel(xlabel)
+    _finish_memory_axes(ax, 'MiB', title)
+
+
+def _memory_axes(figsize):
+    import matplotlib
+    if not in_notebook():
+        matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    use_svg_display()
+    return plt.subplots(figsize=figsize)[1]
+
+
+def _finish_memory_axes(ax, ylabel, title):
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.figure.tight_layout()

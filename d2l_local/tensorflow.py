@@ -17,6 +17,7 @@ board, the per-epoch log) lives in `d2l_local.shared`.
 """
 import itertools
 import os
+import time
 
 # TensorFlow logs a screenful at import (oneDNN, CPU features, CUDA probing);
 # keep warnings and errors only, unless the user chose a level.
@@ -30,7 +31,7 @@ from d2l_local import shared  # noqa: E402
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode']
+           'run_mode', 'measure_training_step']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -510,3 +511,112 @@ def run_mode():
     """The active run mode: $D2L_MODE, else `full` with a GPU, `quick`
     without."""
     return shared.run_mode(num_gpus() > 0)
+
+
+# --------------------------------------------------------------------------
+# Memory of one training step
+# --------------------------------------------------------------------------
+
+# Tensors of the forward pass that are no activations: the step's inputs,
+# constants, and the weights (read from variables), held with or without a
+# backward pass.
+_NOT_KEPT_FOR_BACKWARD = {'Placeholder', 'Const', 'ReadVariableOp',
+                          'VarHandleOp'}
+
+
+def _tensors_kept_for_backward(graph, num_forward_ops):
+    """Bytes of the distinct tensors that the forward part of a traced
+    training step (its first `num_forward_ops` operations) hands to the
+    gradient part: what the graph must keep alive until the backward pass
+    reads it. Counted from the graph before Grappler optimises it."""
+    operations = graph.get_operations()
+    forward = set(operations[:num_forward_ops])
+    kept = {}
+    for op in operations[num_forward_ops:]:
+        for t in op.inputs:
+            if (t.op in forward and t.op.type not in _NOT_KEPT_FOR_BACKWARD
+                    and t.dtype != tf.resource):
+                kept[t.name] = t.shape.num_elements() * t.dtype.size
+    return sum(kept.values())
+
+
+def _allocator_peak_counter(device):
+    """TensorFlow's own allocator counter for `device` ('CPU:0', 'GPU:0'), as
+    a (reset, read) pair, or None where this build does not keep one (the
+    CPU's oneDNN allocator does; malloc does not)."""
+    try:
+        tf.config.experimental.reset_memory_stats(device)
+        tf.config.experimental.get_memory_info(device)
+    except (ValueError, tf.errors.OpError):
+        return None
+    info = tf.config.experimental.get_memory_info
+    state = {}
+
+    def reset():
+        tf.config.experimental.reset_memory_stats(device)
+        state['start'] = info(device)['current']
+
+    def read():
+        return info(device)['peak'] - state['start']
+    return reset, read
+
+
+def measure_training_step(model, batch, label='', warmup=1, repeats=3):
+    """Memory and time of one compiled training step of `model` on `batch`
+    (X, y): forward under a GradientTape, loss, gradients and an SGD update,
+    in one `tf.function`, as `shared.StepMemory`.
+
+    - kept_bytes: the tensors of the traced forward pass that its gradient
+      part reads (`_tensors_kept_for_backward`), counted from the graph.
+    - peak_bytes: TensorFlow's allocator peak during one step above what it
+      held before (its counter is reset before each step), median of
+      `repeats` steps; where the allocator keeps no counter, the process'
+      resident-memory peak (`HostPeakMemory`).
+    - seconds: the median time of one step after `warmup` steps; tracing is
+      excluded.
+
+    Every weight and BatchNorm statistic is put back afterwards, so two
+    models with the same weights can be measured in either order.
+    """
+    X, y = batch
+    if not model.built:
+        model(X[:1], training=False)
+    saved = [v.numpy() for v in model.weights]
+    optim = model.configure_optimizers()
+    optim.build(model.trainable_variables)
+    forward_ops = {}
+
+    @tf.function
+    def step(X, y):
+        with tf.GradientTape() as tape:
+            loss = model.loss(model(X, training=True), y)
+        # Tracing runs this line once: everything after it is backward pass.
+        forward_ops['count'] = len(
+            tf.compat.v1.get_default_graph().get_operations())
+        variables = model.trainable_variables
+        optim.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    graph = step.get_concrete_function(X, y).graph
+    kept = _tensors_kept_for_backward(graph, forward_ops['count'])
+    for _ in range(warmup):
+        step(X, y).numpy()
+    device = 'GPU:0' if num_gpus() else 'CPU:0'
+    counter = _allocator_peak_counter(device)
+    peaks, seconds = [], []
+    for _ in range(repeats):
+        if counter:
+            counter[0]()
+        with shared.HostPeakMemory() as host:
+            start = time.perf_counter()
+            step(X, y).numpy()  # .numpy() waits for the step to finish
+            seconds.append(time.perf_counter() - start)
+        peaks.append(counter[1]() if counter else host.peak_bytes)
+    for variable, value in zip(model.weights, saved):
+        variable.assign(value)
+    peak_source = (f'TF allocator peak ({device})' if counter
+                   else 'VmHWM (CPU, process)')
+    return shared.StepMemory(
+        label=label, peak_bytes=int(np.median(peaks)), kept_bytes=kept,
+        seconds=float(np.median(seconds)), peak_source=peak_source,
+        kept_source='forward tensors read by the gradient graph')

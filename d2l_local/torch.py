@@ -10,7 +10,10 @@ board, hyperparameter capture) comes from `d2l_local.shared`.
 Inside this module `torch` is the real PyTorch: absolute imports make the
 package's own `d2l_local.torch` unable to shadow it.
 """
+import copy
 import math
+import statistics
+import time
 
 import torch
 from torch import nn
@@ -22,7 +25,7 @@ from d2l_local.shared import HyperParameters, ProgressBoard
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode']
+           'run_mode', 'measure_training_step']
 
 
 # --------------------------------------------------------------------------
@@ -421,3 +424,86 @@ def set_seed(seed):
 def run_mode():
     """The active run mode: $D2L_MODE, else full with a GPU, quick without."""
     return shared.run_mode(num_gpus() > 0)
+
+
+# --------------------------------------------------------------------------
+# Memory of one training step
+# --------------------------------------------------------------------------
+
+def _saved_bytes_hooks(exclude):
+    """saved_tensors_hooks that add up the bytes of every distinct storage
+    autograd keeps for the backward pass, leaving out `exclude` (the
+    parameters and the batch, which are held whatever the model does)."""
+    seen = {t.untyped_storage().data_ptr() for t in exclude}
+    total = [0]
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            total[0] += storage.nbytes()
+        return t
+    return torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), total
+
+
+def measure_training_step(model, batch, label='', warmup=1, repeats=3):
+    """Peak memory, bytes kept for backward and time of one training step
+    (forward, loss, backward, SGD update) of `model` on `batch` = (X, y), as
+    a `shared.StepMemory` (medians of `repeats` steps after `warmup`).
+
+    Kept: the distinct storages autograd saves for the backward pass
+    (`saved_tensors_hooks`), parameters and batch left out; checkpointed
+    regions count what checkpoint keeps (their inputs). Peak: above the
+    memory held before the step; on a GPU PyTorch's allocator counter, on
+    the CPU the process's (`shared.HostPeakMemory`). The model's weights
+    and BatchNorm statistics are restored afterwards, so the variant
+    measured first does not change what the second one sees."""
+    X, y = batch
+    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+        model.apply_init([X])  # lazy layers learn their shapes first
+    saved = copy.deepcopy(model.state_dict())
+    model.train()
+    optim = torch.optim.SGD(model.parameters(), lr=getattr(model, 'lr', 0.1))
+    cuda = X.is_cuda
+
+    def step(count_kept=False):
+        kept = None
+        if count_kept:
+            hooks, kept = _saved_bytes_hooks([*model.parameters(), X, y])
+            with hooks:
+                loss = model.loss(model(X), y)
+        else:
+            loss = model.loss(model(X), y)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        del loss
+        return kept and kept[0]
+
+    for _ in range(warmup):
+        step()
+    kept = step(count_kept=True)
+    peaks, times = [], []
+    for _ in range(repeats):
+        optim.zero_grad(set_to_none=True)
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+            start = time.perf_counter()
+            step()
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+            peaks.append(torch.cuda.max_memory_allocated() - before)
+        else:
+            with shared.HostPeakMemory() as host:
+                start = time.perf_counter()
+                step()
+                times.append(time.perf_counter() - start)
+            peaks.append(host.peak_bytes)
+    model.load_state_dict(saved)
+    return shared.StepMemory(
+        label, int(statistics.median(peaks)), kept,
+        statistics.median(times),
+        'torch.cuda.max_memory_allocated' if cuda
+        else 'VmHWM (CPU, process)', 'saved_tensors_hooks')

@@ -8,11 +8,24 @@ import pathlib
 from bookbuild.source import read_chapter
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+FRAMEWORKS = ('pytorch', 'mxnet', 'jax', 'tensorflow')
 
 
-def chapter_namespace(framework, chapter='densenet', skip_tags=('train',)):
+def framework_under_test():
+    """$D2L_FRAMEWORK: the framework whose environment runs the suite."""
+    name = os.environ.get('D2L_FRAMEWORK')
+    if name not in FRAMEWORKS:
+        raise RuntimeError('run this suite in a framework environment with '
+                           'D2L_FRAMEWORK=<pytorch|mxnet|jax|tensorflow> '
+                           '(make test-d2l does)')
+    return name
+
+
+def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
+                      until=None):
     """The names the chapter's `framework` cells define, in smoke mode, the
-    cells tagged with any of `skip_tags` left out."""
+    cells tagged with any of `skip_tags` left out; with `until`, no cell
+    after the one that defines that name runs."""
     os.environ['D2L_MODE'] = 'smoke'
     source = read_chapter(ROOT / 'chapters' / f'{chapter}.md')
     namespace = {'__name__': '__chapter__'}
@@ -27,4 +40,9 @@ def chapter_namespace(framework, chapter='densenet', skip_tags=('train',)):
             raise AssertionError(f'{source.path}:{cell.code_line}: the '
                                  f'{framework} cell {cell.first_line!r} '
                                  f'failed: {e!r}') from e
+        if until is not None and until in namespace:
+            break
+    if until is not None and until not in namespace:
+        raise AssertionError(f'{source.path}: no {framework} cell defines '
+                             f'{until!r}')
     return namespace

@@ -1,4 +1,5 @@
-"""The four tabs build the same DenseNet: one table, checked in every framework.
+"""The four tabs build the same DenseNet (and, in the memory chapter, the same
+DenseNet-BC family): one table, checked in every framework.
 
 Runs inside one framework's environment (`D2L_FRAMEWORK` names it): the
 chapter's own cells for that framework are executed in-process, except those
@@ -66,7 +67,15 @@ def test_densenet_layer_shapes(densenet_chapter, capsys):
     assert printed.count('output shape') == len(DENSENET_SHAPES)
 
 
+@pytest.fixture(scope='module')
+def memory_chapter():
+    """The names of the memory chapter up to its DenseNet-BC."""
+    return chapter_namespace(FRAMEWORK, 'densenet-memory', until='DenseNetBC')
+
+
 @pytest.mark.parametrize('depth', sorted(DENSENET_BC_PARAMETERS))
-def test_densenet_bc_parameter_counts(densenet_chapter, depth):
-    count = densenet_chapter['densenet_bc_parameters'](depth)
+def test_densenet_bc_parameter_counts(memory_chapter, depth):
+    blocks = memory_chapter['DENSENET_CONFIGS'][depth]
+    model = memory_chapter['DenseNetBC'](blocks)
+    count = model.count_parameters(framework_shape((3, 32, 32)))
     assert count == DENSENET_BC_PARAMETERS[depth]

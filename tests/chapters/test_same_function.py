@@ -16,14 +16,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from chapter_code import ROOT, chapter_namespace
+from chapter_code import ROOT, chapter_namespace, framework_under_test
 from weights_shared import IMAGE_SHAPE
 
-FRAMEWORK = os.environ.get('D2L_FRAMEWORK')
-if FRAMEWORK not in ('pytorch', 'mxnet', 'jax', 'tensorflow'):
-    raise RuntimeError('run this suite in a framework environment with '
-                       'D2L_FRAMEWORK=<pytorch|mxnet|jax|tensorflow> '
-                       '(make test-d2l does)')
+FRAMEWORK = framework_under_test()
 framework = importlib.import_module(f'weights_{FRAMEWORK}')
 HERE = pathlib.Path(__file__).resolve().parent
 # float32 through 21 batch-norm layers: the frameworks' kernels sum in

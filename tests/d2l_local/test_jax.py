@@ -108,7 +108,8 @@ def test_public_names_in_the_agreed_order():
     assert d2l.__all__ == [
         'HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
         'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class', 'init_cnn',
-        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode']
+        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode',
+        'measure_training_step']
     for name in d2l.__all__:
         assert hasattr(d2l, name), name
     # ... and defined (or imported) in that order in the file, so that a
@@ -564,3 +565,43 @@ def test_set_seed_repeats_keys_and_numpy():
     np.testing.assert_array_equal(a[0], b[0])
     assert a[1] == b[1]
     assert not np.array_equal(jax.random.normal(d2l.get_key(), (4,)), a[0])
+
+
+# ------------------------------------------------- memory of a training step
+
+class Chain(d2l.Classifier):
+    """Sixteen dense layers of 4 MiB activations; with `remat`, each layer's
+    inside is recomputed in the backward pass instead of kept."""
+    remat: bool = False
+    lr: float = 0.1
+
+    @nn.compact
+    def __call__(self, X, training=False):
+        def layer(module, X):
+            return jnp.tanh(nn.Dense(256, use_bias=False)(jnp.sin(X)))
+        step = nn.remat(layer) if self.remat else layer
+        for _ in range(16):
+            X = step(self, X)
+        return nn.Dense(10)(X)
+
+
+def test_measure_training_step_sees_recomputation_on_this_device():
+    X = jnp.asarray(np.random.default_rng(0).standard_normal((4096, 256)),
+                    jnp.float32)
+    batch = (X, jnp.arange(4096) % 10)
+    kept, recomputed, kept_again = (
+        d2l.measure_training_step(Chain(remat=remat), batch, label=str(remat))
+        for remat in (False, True, False))
+    assert kept.label == 'False' and recomputed.label == 'True'
+    # Kept: sin(X) and the layer's output per layer (2 x 4 MiB x 16); with
+    # remat, only each layer's input.
+    assert kept.kept_bytes >= 2 * 16 * 4 * 2 ** 20
+    assert recomputed.kept_bytes <= 0.6 * kept.kept_bytes
+    # Measured, and XLA keeps the recomputation in the backward pass (on the
+    # CPU it would merge it into the forward pass without the option
+    # measure_training_step compiles with)...
+    assert 0 < recomputed.peak_bytes < 0.8 * kept.peak_bytes
+    # ...whatever was measured first.
+    assert abs(kept_again.peak_bytes - kept.peak_bytes) < \
+        0.2 * kept.peak_bytes
+    assert kept.seconds > 0 and kept.peak_source and kept.kept_source

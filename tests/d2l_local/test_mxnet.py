@@ -77,7 +77,8 @@ def test_public_names_in_the_agreed_order():
     assert d2l.__all__ == [
         'HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
         'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class', 'init_cnn',
-        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode']
+        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode',
+        'measure_training_step']
     for name in d2l.__all__:
         assert hasattr(d2l, name), name
     # ... defined (or bound) in that order in the file, so that a diff
@@ -472,3 +473,53 @@ def test_trainer_initialises_a_model_that_did_not(smoke):
     w = model.net[0].weight.data().asnumpy()
     assert w.shape == (6, 1, 5, 5) and abs(w).max() > 0
     assert len(trainer.history) == 1
+
+
+# ------------------------------------------------- memory of a training step
+
+class Chain(d2l.Classifier):
+    """BatchNorm, then sixteen layers of 4 MiB activations; each keeps
+    sin's output and tanh's for the backward pass (8 MiB), unless `paused`
+    runs them unrecorded (then nothing of theirs is kept)."""
+    def __init__(self, paused=False):
+        super().__init__()
+        self.paused = paused
+        self.norm = nn.BatchNorm(in_channels=256)
+        self.dense = nn.Sequential()
+        for _ in range(16):
+            self.dense.add(nn.Dense(256, use_bias=False, in_units=256))
+        self.head = nn.Dense(10, in_units=256)
+        self.initialize()
+
+    def forward(self, X):
+        X = self.norm(X)
+        with autograd.pause(train_mode=True) if self.paused else _nothing():
+            for layer in self.dense:
+                X = np.tanh(layer(np.sin(X)))
+        return self.head(X)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_measure_training_step_sees_what_is_kept_and_restores_state():
+    X = np.random.normal(size=(4096, 256))
+    batch = (X, np.arange(4096) % 10)
+    model = Chain()
+    before = [p.data().asnumpy() for p in model.collect_params().values()]
+    kept = d2l.measure_training_step(model, batch, label='kept')
+    # Weights and BatchNorm statistics are as they were (MXNet updates the
+    # statistics in the backward pass; the measurement puts them back).
+    for p, b in zip(model.collect_params().values(), before):
+        onp.testing.assert_array_equal(p.data().asnumpy(), b, err_msg=p.name)
+    assert kept.kept_bytes >= 0.8 * 16 * 8 * 2 ** 20
+    paused = d2l.measure_training_step(Chain(paused=True), batch)
+    assert paused.kept_bytes <= 0.25 * kept.kept_bytes
+    assert 0 < paused.peak_bytes < 0.8 * kept.peak_bytes
+    assert kept.label == 'kept' and kept.seconds > 0
+    assert 'VmHWM' in kept.peak_source

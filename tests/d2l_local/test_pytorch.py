@@ -68,7 +68,8 @@ def test_public_names_in_the_agreed_order():
     assert d2l.__all__ == [
         'HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
         'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class', 'init_cnn',
-        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode']
+        'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode',
+        'measure_training_step']
     for name in d2l.__all__:
         assert hasattr(d2l, name), name
     # ... and defined (or imported) in that order in the file, so that a
@@ -384,3 +385,48 @@ def test_trainer_materialises_lazy_layers_itself(smoke):
     trainer.fit(model, d2l.FashionMNIST(batch_size=128))
     assert not any(nn.parameter.is_lazy(p) for p in model.parameters())
     assert len(trainer.history) == 1
+
+
+# ---------------------------------------------------------------- memory
+
+class _Chain(d2l.Classifier):
+    """Six wide layers; with `recompute`, the middle four are checkpointed
+    (only their input kept) as the memory-efficient dense layer is."""
+
+    def __init__(self, recompute):
+        super().__init__()
+        self.recompute, self.lr = recompute, 0.1
+        self.a, self.c = nn.Linear(64, 512), nn.Linear(512, 10)
+        self.middle_layers = nn.ModuleList(
+            nn.Linear(512, 512) for _ in range(4))
+
+    def middle(self, X):
+        for layer in self.middle_layers:
+            X = layer(F.relu(X))
+        return F.relu(X)
+
+    def forward(self, X):
+        X = self.a(X)
+        if self.recompute:
+            from torch.utils.checkpoint import checkpoint
+            X = checkpoint(self.middle, X, use_reentrant=False)
+        else:
+            X = self.middle(X)
+        return self.c(X)
+
+
+def test_measure_training_step_counts_what_is_kept_and_restores_state():
+    torch.manual_seed(0)
+    batch = (torch.randn(256, 64), torch.randint(0, 10, (256,)))
+    stored, recomputed = _Chain(False), _Chain(True)
+    recomputed.load_state_dict(stored.state_dict())
+    before = {k: v.clone() for k, v in stored.state_dict().items()}
+    a = d2l.measure_training_step(stored, batch, label='stored')
+    b = d2l.measure_training_step(recomputed, batch, label='recomputed')
+    # stored: five ReLU outputs (each also the next layer's saved input),
+    # 256 x 512 floats each; recomputed: the checkpoint's input and output.
+    assert a.kept_bytes >= 5 * 256 * 512 * 4
+    assert b.kept_bytes <= a.kept_bytes * 0.6
+    assert a.label == 'stored' and a.seconds > 0 and a.peak_bytes >= 0
+    for k, v in stored.state_dict().items():
+        assert torch.equal(v, before[k]), k

@@ -199,3 +199,30 @@ def test_memory_line_and_the_peak_of_this_process():
     for i in range(0, len(block), 4096):
         block[i] = 1
     assert shared.peak_host_memory() >= max(before, 64 * 2**20)
+
+
+# ---------------------------------------------------------------- step memory
+
+def test_host_peak_memory_sees_an_allocation_inside_the_block_only():
+    held = bytearray(64 * 2**20)  # resident before: not part of the peak
+    held[::4096] = b'x' * len(held[::4096])
+    with shared.HostPeakMemory() as peak:
+        inside = bytearray(48 * 2**20)
+        inside[::4096] = b'y' * len(inside[::4096])
+        del inside
+    assert 40 * 2**20 <= peak.peak_bytes <= 60 * 2**20
+    assert peak.baseline_bytes >= len(held)
+    assert shared.host_rss_bytes(trim=True) > 0
+
+
+def test_step_memory_table_gives_the_ratios_and_sources():
+    rows = [shared.StepMemory('naive', 200 * 2**20, 100 * 2**20, 0.2,
+                              'VmHWM', 'hooks'),
+            shared.StepMemory('memory-efficient', 100 * 2**20, 25 * 2**20,
+                              0.25, 'VmHWM', 'hooks')]
+    lines = shared.step_memory_table(rows).splitlines()
+    assert lines[1].split() == ['naive', '200.0', '100.0', '0.200']
+    assert lines[3].split() == ['ratio', '0.50x', '0.25x', '1.25x']
+    assert lines[4] == 'peak: VmHWM; kept: hooks'
+    with pytest.raises(ValueError, match='no rows'):
+        shared.step_memory_table([])

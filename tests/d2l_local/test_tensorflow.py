@@ -72,7 +72,7 @@ def test_public_names_in_contract_order():
     expected = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
                 'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
                 'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-                'run_mode']
+                'run_mode', 'measure_training_step']
     assert d2l.__all__ == expected
     # ...and bound in that order in the file, so modules diff cleanly.
     tree = ast.parse(pathlib.Path(d2l.__file__).read_text())
@@ -388,3 +388,44 @@ def test_small_cnn_learns_on_real_data(monkeypatch, capsys):
     # 1,000 validation images: chance is 0.1, and 0.7 is dozens of standard
     # deviations (about 0.01) away from it (this run reaches about 0.8).
     assert last['val_acc'] > 0.7
+
+
+# ------------------------------------------------- memory of a training step
+
+class Chain(d2l.Classifier):
+    """BatchNorm, then sixteen dense layers of 4 MiB activations; with
+    `remat`, each layer's inside is recomputed in the backward pass."""
+    def __init__(self, remat=False, lr=0.1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.norm = tf.keras.layers.BatchNormalization()
+        self.dense = [tf.keras.layers.Dense(256, use_bias=False)
+                      for _ in range(16)]
+        self.head = tf.keras.layers.Dense(10)
+
+    def call(self, X, training=None):
+        X = self.norm(X, training=training)
+        for layer in self.dense:
+            def inside(X, layer=layer):
+                return tf.tanh(layer(tf.sin(X)))
+            X = (tf.keras.remat(inside) if self.remat else inside)(X)
+        return self.head(X)
+
+
+def test_measure_training_step_sees_recomputation_and_restores_weights():
+    X = tf.random.normal((4096, 256), seed=0)
+    batch = (X, tf.range(4096) % 10)
+    model = Chain()
+    model(X[:1], training=False)
+    before = [v.numpy() for v in model.weights]
+    kept = d2l.measure_training_step(model, batch, label='kept')
+    # Every weight and BatchNorm statistic is as it was.
+    for v, b in zip(model.weights, before):
+        np.testing.assert_array_equal(v.numpy(), b)
+    recomputed = d2l.measure_training_step(Chain(remat=True), batch)
+    # Kept: sin(X) and each layer's output (2 x 4 MiB x 16); with remat only
+    # each layer's input.
+    assert kept.kept_bytes >= 2 * 16 * 4 * 2 ** 20
+    assert recomputed.kept_bytes <= 0.6 * kept.kept_bytes
+    assert 0 < recomputed.peak_bytes < 0.8 * kept.peak_bytes
+    assert kept.label == 'kept' and kept.seconds > 0

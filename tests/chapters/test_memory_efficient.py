@@ -1,0 +1,72 @@
+"""The memory-efficient DenseNet-BC of chapters/densenet-memory.md computes
+the same function as the naive one and keeps clearly less for the backward
+pass, in the framework of this environment (`D2L_FRAMEWORK`, set by
+`make test-d2l`).
+
+Same function: the same weights give the same loss and gradients after one
+training step, and BatchNorm's running statistics move, by the same amount
+(a recomputation that updates them a second time fails here). Memory: the
+bytes kept for backward, as `d2l.measure_training_step` counts them, fall
+well below the naive model's (storing instead of recomputing fails here).
+The framework-specific step lives in memory_<framework>.py.
+"""
+import importlib
+
+import numpy as np
+import pytest
+
+from chapter_code import chapter_namespace, framework_under_test
+
+FRAMEWORK = framework_under_test()
+framework = importlib.import_module(f'memory_{FRAMEWORK}')
+SMALL = dict(block_config=(2, 3, 2, 2), growth_rate=8, num_classes=10)
+GRADIENT_TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope='module')
+def chapter():
+    return chapter_namespace(FRAMEWORK, 'densenet-memory',
+                             until='DenseNetBC')
+
+
+def one_step_each(chapter):
+    naive = chapter['DenseNetBC'](**SMALL)
+    efficient = chapter['DenseNetBC'](**SMALL, memory_efficient=True)
+    batch = framework.batch((4, 3, 32, 32), 10)
+    if FRAMEWORK == 'jax':  # Flax models hold no weights: share one tree
+        variables = framework.variables_for(naive, batch[0])
+        return (framework.training_step(naive, variables, batch),
+                framework.training_step(efficient, variables, batch))
+    framework.copy_weights(naive, efficient, batch[0])
+    return (framework.training_step(naive, batch),
+            framework.training_step(efficient, batch))
+
+
+def largest_difference(xs, ys):
+    assert len(xs) == len(ys) and xs
+    return max(float(np.abs(x - y).max()) for x, y in zip(xs, ys))
+
+
+def test_same_loss_gradients_and_batchnorm_statistics(chapter):
+    (loss, grads, stats, before), (loss_e, grads_e, stats_e, _) = \
+        one_step_each(chapter)
+    assert abs(loss - loss_e) <= 1e-5
+    assert largest_difference(grads, grads_e) <= GRADIENT_TOLERANCE
+    # The step moved the running statistics (else the next check is idle),
+    # and the efficient model moved them exactly as far: once.
+    assert largest_difference(stats, before) > 1e-3
+    assert largest_difference(stats, stats_e) <= 1e-6
+
+
+def test_efficient_keeps_clearly_less_for_backward(chapter):
+    d2l = chapter['d2l']
+    batch = framework.batch((8, 3, 32, 32), 10)
+    deep_block = dict(block_config=(12,), growth_rate=16, num_classes=10)
+    naive = d2l.measure_training_step(
+        chapter['DenseNetBC'](**deep_block), batch, label='naive',
+        repeats=1)
+    efficient = d2l.measure_training_step(
+        chapter['DenseNetBC'](**deep_block, memory_efficient=True), batch,
+        label='memory-efficient', repeats=1)
+    assert naive.kept_bytes > 0
+    assert efficient.kept_bytes <= 0.6 * naive.kept_bytes, (naive, efficient)
