@@ -114,7 +114,7 @@ class Module(nn.Module, HyperParameters):
     def trainer(self):
         return self.host.get('trainer')
 
-    def loss(self, Y_hat, Y):
+    def loss(self, y_hat, y):
         raise NotImplementedError
 
     def __call__(self, X, training=False):

@@ -52,7 +52,7 @@ class Module(gluon.Block, HyperParameters):
         self.save_hyperparameters()
         self.board = ProgressBoard()
 
-    def loss(self, Y_hat, Y):
+    def loss(self, y_hat, y):
         raise NotImplementedError
 
     def forward(self, X):

@@ -53,7 +53,7 @@ class Module(tf.keras.layers.Layer, HyperParameters):
         self.save_hyperparameters()
         self.board = ProgressBoard()
 
-    def loss(self, Y_hat, Y):
+    def loss(self, y_hat, y):
         raise NotImplementedError
 
     def forward(self, X, training=None):

@@ -27,7 +27,7 @@ def versions(lock_file):
 
 
 # CPU environments first: a GPU lock is resolved against its CPU twin.
-ENVIRONMENTS = sorted(('tooling',) + FRAMEWORKS) + \
+ENVIRONMENTS = sorted(('tooling', 'd2l-reference') + FRAMEWORKS) + \
     sorted(f'{fw}-cuda' for fw in FRAMEWORKS)
 
 
