@@ -360,6 +360,15 @@ class FashionMNIST(DataModule):
 # Training
 # --------------------------------------------------------------------------
 
+# XLA:CPU expands the optimization barriers that jax.checkpoint (nn.remat)
+# puts around a recomputation before it eliminates common subexpressions, so
+# the recomputation is merged back into the forward pass and nothing is saved
+# (jax-ml/jax#19822). Keeping the barriers, for the compilations of a training
+# step, keeps the recomputation where jax.checkpoint put it: in the backward
+# pass. A model without remat has no barriers, and the option changes nothing.
+_KEEP_REMAT_ON_CPU = {'xla_disable_hlo_passes': 'cse_barrier_expander'}
+
+
 class Trainer(HyperParameters):
     """Trains a Module on a DataModule.
 
@@ -428,7 +437,10 @@ class Trainer(HyperParameters):
             dropout_key=dropout_key)
         self.model = model
         # The old state's buffers are donated to the new one (no copy).
-        self.train_step = jax.jit(model.training_step, donate_argnums=0)
+        on_cpu = getattr(self, 'device', cpu()).platform == 'cpu'
+        self.train_step = jax.jit(
+            model.training_step, donate_argnums=0,
+            compiler_options=_KEEP_REMAT_ON_CPU if on_cpu else None)
         self.eval_step = jax.jit(model.validation_step)
 
     def fit(self, model, data):
@@ -437,6 +449,7 @@ class Trainer(HyperParameters):
         print(f'{mode.describe()}; {device_line}', flush=True)
         self._reset_peak_memory(device)
         self.epochs = mode.cap_epochs(self.max_epochs)
+        self.device = device
         with jax.default_device(device):
             self.prepare_data(data)
             self.prepare_model(model)
@@ -609,14 +622,6 @@ def run_mode():
 # --------------------------------------------------------------------------
 # Memory of one training step
 # --------------------------------------------------------------------------
-
-# XLA:CPU expands the optimization barriers that jax.checkpoint (nn.remat)
-# puts around a recomputation before it eliminates common subexpressions, so
-# the recomputation is merged back into the forward pass and nothing is saved
-# (jax-ml/jax#19822). Keeping the barriers, for this one compilation, keeps
-# the recomputation where jax.checkpoint put it: in the backward pass.
-_KEEP_REMAT_ON_CPU = {'xla_disable_hlo_passes': 'cse_barrier_expander'}
-
 
 def _residual_bytes(loss_fn, params):
     """The bytes `jax.vjp` keeps for the backward pass of `loss_fn` at
