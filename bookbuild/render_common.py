@@ -1,0 +1,63 @@
+"""What every part of the render stage shares: the error, the page being
+built and its counters, HTML escaping, code highlighting, and the pattern of
+URLs a browser would fetch by itself."""
+import dataclasses
+import html
+import re
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+
+# Elements that make the browser fetch something by themselves (as opposed
+# to <a href>, which waits for a click), pointing at another host.
+AUTOLOADED_REMOTE_URL = re.compile(
+    r'<(?:img|script|iframe|link|source|video|audio|embed|object|image|use'
+    r'|track|input)\b[^>]*?\b(?:src|href|xlink:href|data|poster|srcset)\s*=\s*'
+    r'["\']?\s*((?:[a-z][a-z0-9+.-]*:)?//[^"\'\s>]*)'
+    r'|url\(\s*["\']?\s*((?:https?:)?//[^)"\']*)'
+    r'|@import\s+["\']?\s*((?:https?:)?//[^"\';]*)', re.I)
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass
+class ChapterPage:
+    name: str                 # file stem: densenet -> densenet.html
+    title: str
+    source: str               # the chapter's file, as error messages name it
+    runs: dict                # framework -> {'mode', 'seconds', ...}
+    html: str = ''
+    # Files the page links, by path under html_dir -> where they come from.
+    files: dict = dataclasses.field(default_factory=dict)
+
+
+class ChapterContext:
+    """What rendering one chapter collects and counts as it goes."""
+
+    def __init__(self, page, chapter_dir, frameworks, lexer):
+        self.page = page
+        self.chapter_dir = chapter_dir
+        self.frameworks = frameworks      # those that ran in this build
+        self.lexer = lexer
+        self.line = 0                     # source line of the current cell
+        self.counters = {}
+
+    def next_number(self, kind):
+        self.counters[kind] = self.counters.get(kind, 0) + 1
+        return self.counters[kind]
+
+    def error(self, message, line=None):
+        return RenderError(f'{self.page.source}:{line or self.line}: {message}')
+
+
+def highlight_code(source, lexer):
+    formatter = HtmlFormatter(cssclass='highlight', wrapcode=True)
+    return highlight(source.rstrip('\n') + '\n', lexer, formatter)
+
+
+
+def esc(text):
+    return html.escape(str(text), quote=True)
+
