@@ -38,7 +38,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
+.PHONY: env env-book env-reference FORCE html notebooks translations test test-build test-d2l test-chapters test-browser lab lock clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -46,6 +46,7 @@ help:
 	@echo "make env        build the five virtual environments and Jupyter kernels"
 	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
+	@echo "make translations  update locales/ (templates and every language's catalogs) from the chapters"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
 	@echo "make env-reference  the d2l 1.0.3 reference environment (.venv/d2l-reference), for bench/upstream_d2l.py"
 	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
@@ -129,9 +130,18 @@ lock: $(VENV)/tooling/.installed
 notebooks: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild notebooks --build-dir $(BUILD)
 
+# Every edition: English in $(BUILD)/html, each language of locales/ in
+# $(BUILD)/html/<language> (rendered from the English outputs, nothing re-run).
 html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
-	@echo "open $(BUILD)/html/index.html"
+	@echo "open $(BUILD)/html/index.html (Vietnamese: $(BUILD)/html/vi/index.html)"
+
+# Re-extracts the chapters' prose and the page furniture into
+# locales/templates/*.pot and merges them into locales/<language>/LC_MESSAGES:
+# changed English turns its translation fuzzy, new English is untranslated.
+# LANGUAGE=xx starts catalogs for a new language.
+translations: $(VENV)/tooling/.installed
+	$(TOOLING) -m bookbuild translations $(if $(LANGUAGE),--new-language $(LANGUAGE))
 
 lab: env notebooks
 	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(VENV)/tooling/bin/jupyter lab --notebook-dir=$(CURDIR)

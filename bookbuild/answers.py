@@ -13,11 +13,14 @@ printing by book.js and book.css).
 """
 import html
 
-LABEL = 'Answer to exercise {number}'
+from bookbuild.furniture import N_
+from bookbuild.furniture import gettext as _
+
+LABEL = N_('Answer to exercise {number}')
 
 
 def label(number):
-    return LABEL.format(number=number)
+    return _(LABEL).format(number=number)
 
 
 def mark_notebook_cell(nb_cell, cell, heading=False):

@@ -2,6 +2,8 @@
 
     python -m bookbuild html                   # split, execute, merge, render
     python -m bookbuild notebooks              # split only (for Jupyter)
+    python -m bookbuild translations [--new-language vi]
+                                               # update locales/ from the chapters
     python -m bookbuild split|execute|merge|render ...
 
 Paths default to the layout in BOOK.md: chapters/ in, build/ out.
@@ -63,7 +65,9 @@ class Layout:
         self.cache = self.build / 'cache'
         self.merged = self.build / 'merged'
         self.html = self.build / 'html'
+        self.editions = self.build / 'editions'
         self.library = self.root / 'd2l_local'
+        self.locales = self.root / 'locales'
 
     def lock_file(self, framework):
         """The lock file of the environment the framework's kernel runs in:
@@ -122,15 +126,61 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
         merged_path = layout.merged / f'{chapter.stem}.ipynb'
         merge_chapter(chapter, executed, merged_path)
         merged.append(merged_path)
-    pages = render_book(merged, layout.html, layout.root, layout.executed)
+    from bookbuild import i18n
+    from bookbuild.editions import edition_of
+    languages = ['en'] + i18n.languages(layout.locales)
+    pages = render_book(merged, layout.html, layout.root, layout.executed,
+                        edition=edition_of('en', languages))
     progress.say(f'rendered {len(pages)} pages into {layout.html}')
+    for language in languages[1:]:
+        pages += build_edition(layout, language, merged, languages, progress)
     return pages
+
+
+def build_edition(layout, language, merged, languages, progress):
+    """A translated edition from the English build's merged chapters and
+    executed notebooks: it renders, and executes nothing."""
+    import time
+    from bookbuild.editions import render_edition
+    start = time.perf_counter()
+    pages, translators = render_edition(
+        language, merged, layout.executed, layout.root, layout.locales,
+        layout.editions, layout.html, languages)
+    seconds = time.perf_counter() - start
+    progress.say(f'rendered the {language} edition ({len(pages)} pages) into '
+                 f'{layout.html / language} in {seconds:.1f} s, executing '
+                 'nothing')
+    for name, translator in translators.items():
+        progress.say(f'  {language} {name}: '
+                     f'{translator.coverage.describe()}')
+        for msgid, problem in translator.problems:
+            progress.say(f'  {language} {name}: warning: the translation of '
+                         f'{msgid[:60]!r}... {problem}; shown in English')
+    return pages
+
+
+def update_translations(layout, chapters, new_languages, progress):
+    from bookbuild import i18n
+    from bookbuild.source import read_chapter
+    written = i18n.update_catalogs([read_chapter(c) for c in chapters],
+                                   layout.root, layout.locales, new_languages)
+    for path in written:
+        progress.say(f'wrote {path.relative_to(layout.root)}')
+    for language in i18n.languages(layout.locales):
+        for chapter in chapters:
+            catalog = i18n.read_catalog(
+                i18n.catalog_path(layout.locales, language, chapter.stem),
+                language)
+            translator = i18n.chapter_coverage(read_chapter(chapter), catalog)
+            progress.say(f'{language} {chapter.stem}: '
+                         f'{translator.coverage.describe()}')
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m bookbuild',
                                      description=__doc__.split('\n')[0])
-    parser.add_argument('command', choices=('html', 'notebooks'))
+    parser.add_argument('command', choices=('html', 'notebooks',
+                                            'translations'))
     parser.add_argument('chapters', nargs='*',
                         help='chapter names or .md paths (default: all)')
     parser.add_argument('--frameworks', default=','.join(FRAMEWORKS),
@@ -146,13 +196,19 @@ def parse_args(argv):
     parser.add_argument('--build-dir', default=str(ROOT / 'build'))
     parser.add_argument('--root', default=str(ROOT),
                         help='the book: chapters/, d2l_local/, requirements/')
+    parser.add_argument('--new-language', action='append', default=[],
+                        help='translations: start catalogs for this language '
+                        '(e.g. vi)')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
+    from bookbuild.editions import EditionError
     from bookbuild.execute import ExecutionError
+    from bookbuild.i18n import CatalogError
+    from bookbuild.messages import MessageError
     from bookbuild.merge import MergeError
     from bookbuild.render import RenderError
     from bookbuild.source import ChapterError
@@ -170,12 +226,14 @@ def main(argv=None):
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
             build_notebooks(layout, chapters, frameworks, progress)
+        elif args.command == 'translations':
+            update_translations(layout, chapters, args.new_language, progress)
         else:
             mode = args.mode or default_mode()
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress)
     except (BuildError, ChapterError, ExecutionError, MergeError,
-            RenderError) as e:
+            RenderError, CatalogError, MessageError, EditionError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

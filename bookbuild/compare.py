@@ -11,6 +11,7 @@ import html
 import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.furniture import gettext as _
 
 # The Trainer's closing line (d2l_local.shared.TrainingLog.summary).
 SUMMARY = re.compile(
@@ -54,11 +55,11 @@ def figures_table(cells):
             f'<td>{f["epochs"]}</td><td>{f["train_loss"]}</td>'
             f'<td>{f["val_loss"]}</td><td>{f["val_acc"]}</td>'
             f'<td>{f["seconds"]}</td></tr>')
-    return ('<table class="final-figures">'
-            '<caption>The four tabs side by side: the same model from the '
-            'same initial weights on the same batches</caption>'
-            '<thead><tr><th scope="col">framework</th><th scope="col">'
-            'epochs</th><th scope="col">train loss</th><th scope="col">'
-            'val loss</th><th scope="col">val acc</th><th scope="col">'
-            's/epoch</th></tr></thead><tbody>' + ''.join(rows)
-            + '</tbody></table>')
+    caption = _('The four tabs side by side: the same model from the same '
+                'initial weights on the same batches')
+    columns = [_('framework'), _('epochs'), _('train loss'), _('val loss'),
+               _('val acc'), _('s/epoch')]
+    head = ''.join(f'<th scope="col">{html.escape(c)}</th>' for c in columns)
+    return (f'<table class="final-figures"><caption>{html.escape(caption)}'
+            f'</caption><thead><tr>{head}</tr></thead><tbody>'
+            + ''.join(rows) + '</tbody></table>')

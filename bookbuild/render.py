@@ -27,27 +27,33 @@ from bookbuild.render_cells import (  # noqa: F401 (the tests reach them here)
 from bookbuild.render_common import (  # noqa: F401
     AUTOLOADED_REMOTE_URL, ChapterContext, ChapterPage, RenderError, esc)
 from bookbuild.render_markdown import markdown_renderer
+from bookbuild.furniture import gettext as _
 from bookbuild.render_page import (  # noqa: F401
-    BOOK_TITLE, download_links, page_shell, render_index, run_banner,
+    BOOK_TITLE, ENGLISH, Edition, download_links, page_shell, render_index, run_banner,
     static_files, table_of_contents)
 
 
 # ---------------------------------------------------------------- the book
 
 def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
-                book_title=BOOK_TITLE):
+                book_title=BOOK_TITLE, edition=ENGLISH, write_static=True):
     """Render every merged chapter and the index into `html_dir`.
 
     Returns the pages written: the chapters in the given order, then
     index.html. Raises RenderError, having written nothing, when a chapter
-    cannot be rendered (a missing image or notebook, say)."""
+    cannot be rendered (a missing image or notebook, say).
+
+    An `edition` other than English links the static files of the book's
+    root (`write_static=False`: they are there already)."""
     html_dir = pathlib.Path(html_dir)
+    book_title = _(book_title)
     pages = [render_chapter(nbformat.read(path, as_version=4), source_root,
-                            notebooks_dir, book_title=book_title)
+                            notebooks_dir, book_title=book_title,
+                            edition=edition)
              for path in merged_paths]
     check_unique_names(pages)
-    index = render_index(pages, book_title)
-    static = static_files()
+    index = render_index(pages, book_title, edition=edition)
+    static = static_files() if write_static else {}
     # Everything is rendered and everything it needs exists: only now is
     # the previous book replaced, one atomically written file at a time.
     for relative, content in static.items():
@@ -72,7 +78,8 @@ def check_unique_names(pages):
 
 # ---------------------------------------------------------------- a chapter
 
-def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE):
+def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
+                   edition=ENGLISH):
     """Render one merged notebook into a ChapterPage (not written yet)."""
     meta = nb.metadata.get('d2l_book', {})
     source_root = pathlib.Path(source_root)
@@ -97,7 +104,9 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE):
     page.html = page_shell(
         title=f'{page.title} \u2014 {book_title}', book_title=book_title,
         main=insert_after_title(body, intro),
-        footer=f'Built from <code>{esc(page.source)}</code>.')
+        footer=esc(_('Built from {source}.')).format(
+            source=f'<code>{esc(page.source)}</code>'),
+        edition=edition, page=f'{page.name}.html')
     check_nothing_autoloaded(page.html, page.source)
     return page
 

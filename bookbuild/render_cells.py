@@ -4,6 +4,7 @@ import json
 import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare
+from bookbuild.furniture import gettext as _
 from bookbuild.render_common import (AUTOLOADED_REMOTE_URL, esc,
                                      highlight_code)
 
@@ -47,6 +48,10 @@ def cell_tags(cell):
 
 def render_markdown_cell(cell, ctx, markdown, env):
     ctx.line = cell_line(cell)
+    # A translated cell keeps the ids of its English headings, so that a
+    # link to a section works in every edition (bookbuild.editions).
+    env['heading_ids'] = list(cell.metadata.get('d2l_book', {})
+                              .get('heading_ids', []))
     return markdown.render(cell.source, env)
 
 
@@ -76,8 +81,9 @@ def render_framework_cell(cell, framework, ctx):
     elif framework in ctx.frameworks:
         output_html = ''
     else:
-        output_html = ('<p class="not-run">Not executed in this build of '
-                       'the book.</p>')
+        # Babel does not look into f-strings: the message is a plain call.
+        note = _('Not executed in this build of the book.')
+        output_html = f'<p class="not-run">{esc(note)}</p>'
     return cell_html(cell, ctx, output_html)
 
 
@@ -95,7 +101,7 @@ def render_shared_cell(cell, ctx):
     else:
         panels = {fw: render_outputs(outputs[fw], ctx) for fw in ran}
         output_html = tab_group_html(panels, ctx, line=ctx.line,
-                                     note='Output differs by framework:')
+                                     note=_('Output differs by framework:'))
     return cell_html(cell, ctx, output_html, shared=True)
 
 
@@ -136,9 +142,11 @@ def tab_group_html(panels, ctx, line, note=''):
             f'tabindex="0">\n<p class="panel-label">{label}</p>\n'
             f'{content}\n</div>')
     note_html = f'<p class="tab-note">{esc(note)}</p>' if note else ''
+    tabs_label = esc(_('Framework'))
     return (f'<div class="tab-group" data-tab-group id="{gid}" '
             f'data-line="{line}">{note_html}\n'
-            f'<div class="tab-list" role="tablist" aria-label="Framework">'
+            f'<div class="tab-list" role="tablist" '
+            f'aria-label="{tabs_label}">'
             + ''.join(buttons) + '</div>\n' + '\n'.join(sections) + '\n</div>')
 
 

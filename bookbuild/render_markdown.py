@@ -13,6 +13,7 @@ from mdit_py_plugins.texmath import texmath_plugin
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from bookbuild.furniture import gettext as _
 from bookbuild.render_common import esc, highlight_code
 
 # ---------------------------------------------------------------- markdown
@@ -79,8 +80,13 @@ def number_headings(state):
         if token.type != 'heading_open':
             continue
         inline = tokens[i + 1]
-        slug = unique_slug(slugify(plain_text(inline.children or [])),
-                           state.env['slugs'])
+        fixed = state.env.get('heading_ids')
+        if fixed:
+            slug = fixed.pop(0)
+            state.env['slugs'].add(slug)
+        else:
+            slug = unique_slug(slugify(plain_text(inline.children or [])),
+                               state.env['slugs'])
         token.attrSet('id', slug)
         level = int(token.tag[1])
         if level in (2, 3):
@@ -161,8 +167,9 @@ def render_image(renderer, tokens, idx, options, env):
         return img
     number = ctx.next_number('figure')
     caption = renderer.renderInline(token.children or [], options, env)
-    return (f'{img}\n<figcaption><span class="figure-number">Figure '
-            f'{number}.</span> {caption}</figcaption>\n')
+    label = esc(_('Figure {number}.').format(number=number))
+    return (f'{img}\n<figcaption><span class="figure-number">{label}'
+            f'</span> {caption}</figcaption>\n')
 
 
 def page_image(src, ctx, line):

@@ -1,15 +1,21 @@
 """The parts of a page around the chapter's content: the run banner,
 download links, contents, the page shell, the index, and the static files
 (the book's CSS and JS, and KaTeX) every page links."""
+import dataclasses
 import os
 import pathlib
 
 from pygments.formatters import HtmlFormatter
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.furniture import N_
+from bookbuild.furniture import gettext as _
 from bookbuild.render_common import RenderError, esc
 
-BOOK_TITLE = 'Modern Convolutional Neural Networks'
+# Each language by its own name, as the language switch shows it.
+LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}
+
+BOOK_TITLE = N_('Modern Convolutional Neural Networks')
 ASSETS = pathlib.Path(__file__).parent / 'assets'
 # Debian's libjs-katex; D2L_KATEX_DIR points elsewhere (e.g. an npm copy).
 KATEX_DIR = pathlib.Path(os.environ.get('D2L_KATEX_DIR',
@@ -17,13 +23,26 @@ KATEX_DIR = pathlib.Path(os.environ.get('D2L_KATEX_DIR',
 PYGMENTS_STYLE = 'default'
 
 MODE_MEANINGS = {
-    'full': 'the code ran exactly as written, as the text describes',
-    'quick': 'a short CPU run (a subset of the data, fewer epochs, smaller '
-             'images): the model learns, but the numbers fall short of what '
-             'the text describes',
-    'smoke': 'a few batches only, to check that every line runs: the '
-             'numbers are not meaningful',
+    'full': N_('the code ran exactly as written, as the text describes'),
+    'quick': N_('a short CPU run (a subset of the data, fewer epochs, '
+                'smaller images): the model learns, but the numbers fall '
+                'short of what the text describes'),
+    'smoke': N_('a few batches only, to check that every line runs: the '
+                'numbers are not meaningful'),
 }
+
+
+@dataclasses.dataclass
+class Edition:
+    """Which edition a page belongs to, and the others it links to."""
+    language: str = 'en'
+    root: str = ''          # from a page up to the book's root (static/)
+    # (language, its own name, path from a page of this edition to the
+    # same page in that one, without the file name)
+    switch: tuple = ()
+
+
+ENGLISH = Edition()
 
 
 # ---------------------------------------------------------------- page parts
@@ -52,23 +71,32 @@ def run_banner(runs, frameworks):
 
     distinct = list(dict.fromkeys(modes.values()))
     if len(distinct) == 1:
-        runs_text = (f'Outputs on this page were produced in <strong>'
-                     f'{esc(distinct[0])}</strong> mode: ' + ', '.join(
-                         f'{FRAMEWORK_LABELS[fw]}{timing(fw)}'
-                         for fw in frameworks) + '.')
+        runs_text = _('Outputs on this page were produced in {mode} mode: '
+                      '{frameworks}.').format(
+            mode=f'<strong>{esc(distinct[0])}</strong>',
+            frameworks=', '.join(f'{FRAMEWORK_LABELS[fw]}{timing(fw)}'
+                                 for fw in frameworks))
     else:
-        runs_text = 'Outputs on this page were produced in different modes: ' \
-            + ', '.join(f'{FRAMEWORK_LABELS[fw]} in <strong>{esc(modes[fw])}'
-                        f'</strong> mode{timing(fw)}'
-                        for fw in frameworks) + '.'
+        runs_text = _('Outputs on this page were produced in different '
+                      'modes: {frameworks}.').format(frameworks=', '.join(
+                          _('{framework} in {mode} mode{timing}').format(
+                              framework=FRAMEWORK_LABELS[fw],
+                              mode=f'<strong>{esc(modes[fw])}</strong>',
+                              timing=timing(fw))
+                          for fw in frameworks))
     meanings = ' '.join(
         f'<span class="mode-meaning"><em>{esc(mode.capitalize())}</em>: '
-        f'{esc(MODE_MEANINGS[mode])}.</span>'
+        f'{esc(_(MODE_MEANINGS[mode]))}.</span>'
         for mode in distinct if mode in MODE_MEANINGS)
     dates = sorted({runs.get(fw, {}).get('executed_at', '')[:10]
                     for fw in frameworks} - {''})
-    when = (f' Executed {dates[0]}' + (f' to {dates[-1]}' if len(dates) > 1
-                                       else '') + '.') if dates else ''
+    if not dates:
+        when = ''
+    elif len(dates) == 1:
+        when = ' ' + _('Executed {date}.').format(date=dates[0])
+    else:
+        when = ' ' + _('Executed {first} to {last}.').format(
+            first=dates[0], last=dates[-1])
     mode_class = distinct[0] if len(distinct) == 1 else 'mixed'
     return (f'<aside class="run-banner run-{esc(mode_class)}" role="note">'
             f'<p>{runs_text}{when} {meanings}</p></aside>\n')
@@ -79,8 +107,9 @@ def download_links(notebooks):
         return ''
     links = [f'<a href="{esc(relative)}" download>{FRAMEWORK_LABELS[fw]}</a>'
              for fw, relative in notebooks.items()]
-    return ('<p class="downloads">Run this chapter yourself: download the '
-            'notebook for ' + ' \u00b7 '.join(links) + '.</p>\n')
+    text = _('Run this chapter yourself: download the notebook for '
+             '{links}.').format(links=' \u00b7 '.join(links))
+    return f'<p class="downloads">{text}</p>\n'
 
 
 def table_of_contents(headings, markdown, env):
@@ -92,39 +121,59 @@ def table_of_contents(headings, markdown, env):
                                               markdown.options, env)
         items.append(f'<li class="toc-level-{level}"><a href="#{slug}">'
                      f'{text}</a></li>')
-    return ('<nav class="toc" aria-label="Contents"><details open>'
-            '<summary>Contents</summary><ol>' + ''.join(items)
+    contents = esc(_('Contents'))
+    return (f'<nav class="toc" aria-label="{contents}"><details open>'
+            f'<summary>{contents}</summary><ol>' + ''.join(items)
             + '</ol></details></nav>\n')
 
 
-def page_shell(title, book_title, main, footer='', head_extra=''):
-    """The page around the content: header, styles and scripts, all local."""
-    return f'''<!DOCTYPE html>
-<html lang="en">
+def language_switch(edition, page):
+    """Links to the same page in the other editions; book.js adds the
+    section the reader is at when one is followed."""
+    if not edition.switch:
+        return ''
+    links = [f'<span class="current-language" lang="{esc(edition.language)}"'
+             f' aria-current="true">{esc(LANGUAGE_NAMES.get(edition.language, edition.language))}</span>']
+    for language, name, prefix in edition.switch:
+        links.append(f'<a href="{esc(prefix + page)}" hreflang="{esc(language)}"'
+                     f' lang="{esc(language)}" data-language-switch>'
+                     f'{esc(name)}</a>')
+    label = esc(_('Language'))
+    return (f'<nav class="language-switch" aria-label="{label}">'
+            + ' '.join(links) + '</nav>')
+
+
+def page_shell(title, book_title, main, footer='', head_extra='',
+               edition=ENGLISH, page='index.html'):
+    """The page around the content: header, styles and scripts, all local.
+    `page` is the file's name, for the links to other editions."""
+    root = esc(edition.root)
+    return f"""<!DOCTYPE html>
+<html lang="{esc(edition.language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
-<link rel="stylesheet" href="static/katex/katex.min.css">
-<link rel="stylesheet" href="static/book.css">
+<link rel="stylesheet" href="{root}static/katex/katex.min.css">
+<link rel="stylesheet" href="{root}static/book.css">
 {head_extra}</head>
 <body>
-<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a></header>
+<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{language_switch(edition, page)}</header>
 <main class="content">
 {main}
 </main>
 {f'<footer class="site-footer"><p>{footer}</p></footer>' if footer else ''}
-<script src="static/katex/katex.min.js"></script>
-<script src="static/katex/contrib/auto-render.min.js"></script>
-<script src="static/book.js"></script>
+<script src="{root}static/katex/katex.min.js"></script>
+<script src="{root}static/katex/contrib/auto-render.min.js"></script>
+<script src="{root}static/book.js"></script>
 </body>
 </html>
-'''
+"""
 
 
 # ---------------------------------------------------------------- the index
 
-def render_index(pages, book_title=BOOK_TITLE):
+def render_index(pages, book_title=BOOK_TITLE, edition=ENGLISH):
     """The book's front page: its chapters with how each was run, and the
     framework chooser (the choice then holds on every chapter)."""
     frameworks = [fw for fw in FRAMEWORKS
@@ -136,20 +185,30 @@ def render_index(pages, book_title=BOOK_TITLE):
         f'<li><a href="{esc(page.name)}.html">{esc(page.title)}</a>'
         f'<span class="chapter-runs">{chapter_modes(page.runs)}</span></li>'
         for page in pages)
-    count = NUMBER_WORDS.get(len(frameworks), str(len(frameworks)))
-    main = f'''<h1>{esc(book_title)}</h1>
-<p>Executable chapters on modern convolutional networks. Every code step is
-given in {count} framework{'s' if len(frameworks) != 1 else ''}; pick yours
-once and every code tab on every page follows.</p>
-<div class="framework-chooser" role="group" aria-label="Show code in">
-<span class="chooser-label">Show code in:</span>{chooser}</div>
-<h2>Chapters</h2>
+    count = _(NUMBER_WORDS.get(len(frameworks), str(len(frameworks))))
+    if len(frameworks) == 1:
+        about = _('Executable chapters on modern convolutional networks. '
+                  'Every code step is given in {count} framework; pick yours '
+                  'once and every code tab on every page follows.')
+    else:
+        about = _('Executable chapters on modern convolutional networks. '
+                  'Every code step is given in {count} frameworks; pick '
+                  'yours once and every code tab on every page follows.')
+    show = esc(_('Show code in'))
+    show_label = esc(_('Show code in:'))
+    chapters = esc(_('Chapters'))
+    main = f"""<h1>{esc(book_title)}</h1>
+<p>{about.format(count=count)}</p>
+<div class="framework-chooser" role="group" aria-label="{show}">
+<span class="chooser-label">{show_label}</span>{chooser}</div>
+<h2>{chapters}</h2>
 <ol class="chapter-list">{items}</ol>
-'''
-    return page_shell(title=book_title, book_title=book_title, main=main)
+"""
+    return page_shell(title=book_title, book_title=book_title, main=main,
+                      edition=edition, page='index.html')
 
 
-NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three', 4: 'four'}
+NUMBER_WORDS = {1: N_('one'), 2: N_('two'), 3: N_('three'), 4: N_('four')}
 
 
 def chapter_modes(runs):
@@ -159,8 +218,9 @@ def chapter_modes(runs):
         if fw in runs:
             mode = runs[fw].get('mode', 'unknown')
             by_mode.setdefault(mode, []).append(FRAMEWORK_LABELS[fw])
-    return '; '.join(f'{esc(mode)} mode: {", ".join(labels)}'
-                     for mode, labels in by_mode.items())
+    return '; '.join(_('{mode} mode: {frameworks}').format(
+        mode=esc(mode), frameworks=', '.join(labels))
+        for mode, labels in by_mode.items())
 
 
 # ---------------------------------------------------------------- static files

@@ -7,6 +7,10 @@
  *
  * Answers: worked answers are folded <details>; printing opens them.
  *
+ * Editions: the language switch takes the reader to the same section of
+ * the same chapter in the other language (headings keep their ids across
+ * editions); the framework choice is shared, since the key is.
+ *
  * Math: the page holds TeX in .math elements; KaTeX (bundled, local)
  * typesets it. No request leaves the page.
  */
@@ -219,6 +223,34 @@
     });
   }
 
+  /* ---------------------------------------------------------- editions */
+
+  /* The id of the section the reader is in: the last heading (or answer)
+     whose top is above a fifth of the window's height. */
+  function currentSection() {
+    var marks = document.querySelectorAll(
+      'main h1[id], main h2[id], main h3[id], main h4[id], main details.answer[id]');
+    var limit = window.innerHeight / 5;
+    var found = null;
+    Array.prototype.forEach.call(marks, function (mark) {
+      var box = mark.getBoundingClientRect();
+      if (box.height > 0 && box.top <= limit) {
+        found = mark.id;
+      }
+    });
+    return found;
+  }
+
+  function setUpLanguageSwitch() {
+    document.querySelectorAll('[data-language-switch]').forEach(function (link) {
+      link.addEventListener('click', function () {
+        var section = currentSection();
+        var base = link.getAttribute('href').split('#')[0];
+        link.setAttribute('href', section ? base + '#' + section : base);
+      });
+    });
+  }
+
   /* ---------------------------------------------------------- answers */
 
   /* Printing shows every worked answer: the folded ones are opened just
@@ -240,6 +272,7 @@
   function start() {
     setUpTabs();
     setUpAnswers();
+    setUpLanguageSwitch();
     typesetMath();
     markWideMath();
     var pending = null;

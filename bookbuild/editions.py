@@ -1,0 +1,174 @@
+"""A translated edition of the book: the English build's outputs with the
+prose of a language's catalogs. Nothing is executed here.
+
+Two stages, each from files to files:
+
+- `translate_chapter`: an English merged chapter (build/merged) and the
+  executed notebooks (build/executed) -> the same with translated prose
+  (build/editions/<lang>/merged and .../notebooks). Code cells and their
+  outputs are copied, never re-run, so they are the English book's by
+  construction; a translated heading keeps its English id, so a section's
+  anchor is the same in every edition.
+- `render_edition`: those -> build/html/<lang>/, rendered with the
+  language's page furniture (book.po), linking the English edition's static
+  files.
+"""
+import copy
+import dataclasses
+import pathlib
+
+import nbformat
+
+from bookbuild import i18n, messages
+from bookbuild.files import write_notebook_atomically
+from bookbuild.furniture import translating
+from bookbuild.render import render_book
+from bookbuild.render_markdown import markdown_renderer
+from bookbuild.render_page import LANGUAGE_NAMES, Edition
+from bookbuild.source import read_chapter
+from bookbuild.split import chapter_notebook
+
+
+class EditionError(RuntimeError):
+    pass
+
+
+def edition_of(language, languages):
+    """The Edition of `language` ('en' or one under html/<language>/), with
+    links to the same page in each of `languages` (all editions)."""
+    others = [lang for lang in languages if lang != language]
+
+    def prefix(other):
+        if language == 'en':
+            return f'{other}/'
+        return '../' if other == 'en' else f'../{other}/'
+
+    return Edition(language=language, root='' if language == 'en' else '../',
+                   switch=tuple((o, LANGUAGE_NAMES.get(o, o), prefix(o))
+                                for o in others))
+
+
+def english_heading_ids(cells):
+    """The id each heading of each markdown cell gets on the English page:
+    the page numbers headings across all its cells, in order."""
+    markdown = markdown_renderer()
+    env = {'slugs': set(), 'headings': []}
+    ids = []
+    for cell in cells:
+        if cell.cell_type != 'markdown':
+            ids.append([])
+            continue
+        tokens = markdown.parse(cell.source, env)
+        ids.append([t.attrGet('id') for t in tokens
+                    if t.type == 'heading_open'])
+    return ids
+
+
+@dataclasses.dataclass
+class TranslatedChapter:
+    name: str
+    merged: pathlib.Path
+    notebooks: dict           # framework -> translated executed notebook
+    translator: i18n.Translator
+
+
+def translate_chapter(merged_path, executed_dir, catalog_file, language,
+                      out_dir):
+    """Write the translated merged chapter and executed notebooks of one
+    chapter under `out_dir` (merged/, notebooks/). A missing catalog
+    leaves every message English, marked as awaiting translation."""
+    merged = nbformat.read(merged_path, as_version=4)
+    meta = merged.metadata.get('d2l_book', {})
+    source = pathlib.Path(meta.get('source', ''))
+    if not source.is_file():
+        raise EditionError(f'{merged_path}: its chapter {source} is missing; '
+                           'build the English book again')
+    chapter = read_chapter(source)
+    catalog_file = pathlib.Path(catalog_file)
+    catalog = (i18n.read_catalog(catalog_file, language)
+               if catalog_file.is_file() else None)
+    translator = i18n.Translator(catalog, catalog_file)
+
+    def translated(text, line):
+        return messages.translate_markdown(text, translator, language,
+                                           source, line)
+
+    out_dir = pathlib.Path(out_dir)
+    result = copy.deepcopy(merged)
+    for cell, ids in zip(result.cells, english_heading_ids(merged.cells)):
+        if cell.cell_type == 'markdown':
+            book = cell.metadata.setdefault('d2l_book', {})
+            cell.source = translated(cell.source, book.get('line', 1))
+            book['heading_ids'] = ids
+    title = meta.get('title', chapter.title)
+    result.metadata['d2l_book']['title'] = translator(title) or title
+    result.metadata['d2l_book']['language'] = language
+    merged_out = write_notebook_atomically(
+        result, out_dir / 'merged' / f'{chapter.name}.ipynb')
+
+    chapter.cells = [dataclasses.replace(c, source=translated(c.source, c.line))
+                     if c.kind == 'markdown' else c for c in chapter.cells]
+    notebooks = {}
+    for framework, run in meta.get('runs', {}).items():
+        name = run.get('notebook') or f'{chapter.name}-{framework}.ipynb'
+        notebooks[framework] = write_notebook_atomically(
+            translated_notebook(chapter, framework,
+                                pathlib.Path(executed_dir) / name),
+            out_dir / 'notebooks' / name)
+    return TranslatedChapter(chapter.name, merged_out, notebooks, translator)
+
+
+def translated_notebook(chapter, framework, executed_path):
+    """The framework's notebook of the translated `chapter`, with the code
+    cells' outputs of the English executed notebook."""
+    if not executed_path.is_file():
+        raise EditionError(f'{executed_path}: the executed notebook is '
+                           'missing; build the English book first')
+    executed = nbformat.read(executed_path, as_version=4)
+    nb = chapter_notebook(chapter, framework)
+    ran = [c for c in executed.cells if c.cell_type == 'code']
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    if [c.source for c in ran] != [c.source for c in code]:
+        raise EditionError(f'{executed_path}: its code differs from '
+                           f'{chapter.path}: build the English book first')
+    for cell, done in zip(code, ran):
+        cell.outputs = done.outputs
+        cell.execution_count = done.execution_count
+        cell.metadata = copy.deepcopy(done.metadata)
+    nb.metadata = copy.deepcopy(executed.metadata)
+    return nb
+
+
+def render_edition(language, merged_paths, executed_dir, layout_root,
+                   locales, build_dir, html_root, languages):
+    """Translate and render one language's edition into html_root/<lang>/.
+    Returns (pages written, {chapter: Translator})."""
+    build_dir = pathlib.Path(build_dir) / language
+    furniture_file = i18n.catalog_path(locales, language, i18n.FURNITURE)
+    furniture = (i18n.read_catalog(furniture_file, language)
+                 if furniture_file.is_file() else None)
+    chapters = {}
+    with translating(furniture):
+        for merged_path in merged_paths:
+            name = pathlib.Path(merged_path).stem
+            chapters[name] = translate_chapter(
+                merged_path, executed_dir,
+                i18n.catalog_path(locales, language, name), language,
+                build_dir)
+        pages = render_book([c.merged for c in chapters.values()],
+                            pathlib.Path(html_root) / language, layout_root,
+                            build_dir / 'notebooks',
+                            edition=edition_of(language, languages),
+                            write_static=False)
+    translators = {name: c.translator for name, c in chapters.items()}
+    translators[i18n.FURNITURE] = furniture_coverage(furniture, layout_root)
+    return pages, translators
+
+
+def furniture_coverage(catalog, root):
+    translator = i18n.Translator(catalog, format_fields=True)
+    for message in i18n.furniture_template(root):
+        if message.id:
+            translator(message.id)
+    return translator
+

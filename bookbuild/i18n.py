@@ -1,0 +1,296 @@
+"""Message catalogs: gettext templates from the English book, one `.po`
+catalog per language and domain, read and written with Babel.
+
+    locales/templates/<chapter>.pot        a chapter's prose (bookbuild.messages)
+    locales/templates/book.pot             the page furniture: the strings the
+                                           build itself writes (banner, tabs,
+                                           downloads, answers), marked _() or
+                                           N_() in bookbuild/*.py
+    locales/<lang>/LC_MESSAGES/<domain>.po what a translator edits
+
+`update_catalogs` is `make translations`: it rewrites the templates from
+the English sources and merges them into every language's catalogs with
+Babel's update (a changed message keeps its old translation flagged fuzzy,
+a new one is untranslated, a removed one becomes obsolete). Only
+translated, non-fuzzy messages whose placeholders match are ever shown.
+
+bookbuild.furniture translates the furniture while a page is rendered.
+"""
+import dataclasses
+import datetime
+import io
+import pathlib
+import re
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import PoFileError, read_po, write_po
+
+from bookbuild import messages
+from bookbuild.files import write_atomically
+
+FURNITURE = 'book'
+PROJECT = 'Dive into DenseNet'
+PACKAGE = pathlib.Path(__file__).resolve().parent
+KEYWORDS = {'_': None, 'N_': None}
+FORMAT_FIELD = re.compile(r'\{(\w*)\}')
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be read, with its file and line."""
+
+    def __init__(self, path, line, message):
+        self.path, self.line = path, line
+        super().__init__(f'{path}:{line}: {message}')
+
+
+# ---------------------------------------------------------------- files
+
+def templates_dir(locales):
+    return pathlib.Path(locales) / 'templates'
+
+
+def catalog_path(locales, language, domain):
+    return pathlib.Path(locales) / language / 'LC_MESSAGES' / f'{domain}.po'
+
+
+def languages(locales):
+    """The languages that have catalogs, in a stable order."""
+    locales = pathlib.Path(locales)
+    if not locales.is_dir():
+        return []
+    return sorted(p.name for p in locales.iterdir()
+                  if (p / 'LC_MESSAGES').is_dir())
+
+
+def read_catalog(path, language=None):
+    """A .po (or .pot) file as a Babel Catalog; a malformed one raises
+    CatalogError naming the file and line."""
+    path = pathlib.Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CatalogError(path, 0, f'cannot read the catalog ({e})') from e
+    check_strings(data, path)
+    try:
+        catalog = read_po(io.BytesIO(data), locale=language,
+                          domain=path.stem, abort_invalid=True)
+    except PoFileError as e:
+        # Babel counts PoFileError's lines from 0.
+        raise CatalogError(path, e.lineno + 1, f'malformed catalog: '
+                           f'{str(e).rsplit(" on ", 1)[0]} '
+                           f'({e.line.strip()!r})') from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CatalogError(path, 1, f'malformed catalog: {e}') from e
+    return catalog
+
+
+QUOTED = re.compile(r'^(?:#~\s*)?(?:msgid|msgstr|msgctxt|msgid_plural|'
+                    r'msgstr\[\d+\])?\s*"(?:[^"\\]|\\.)*"\s*$')
+
+
+def check_strings(data, path):
+    """Babel reads an unterminated string as if it were closed, which
+    would hide a translator's typo: every string line must close."""
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b'\n') + 1
+        raise CatalogError(path, line, 'not UTF-8 text') from e
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if '"' in stripped and not stripped.startswith(('#', '#~')) \
+                or stripped.startswith('#~') and '"' in stripped:
+            if not QUOTED.match(stripped):
+                raise CatalogError(path, number, 'malformed catalog: a '
+                                   f'string is not closed ({stripped!r})')
+
+
+def write_catalog(catalog, path):
+    buffer = io.BytesIO()
+    # Wrapped like msgmerge's output, so a PO editor's save changes little;
+    # previous msgids stay, so a translator sees what changed in English.
+    write_po(buffer, catalog, width=76, include_previous=True,
+             sort_output=False)
+    return write_atomically(buffer.getvalue(), path)
+
+
+# ---------------------------------------------------------------- templates
+
+HEADER = '''\
+# {domain}: {what} of "Dive into DenseNet".
+# Made by `make translations` from the English book; translate the msgstr
+# lines (any PO editor will do), and keep math, `code`, link targets and
+# {{roles}} as they are. See locales/README.md.
+#'''
+
+
+def new_catalog(domain, language=None):
+    what = ('the page furniture' if domain == FURNITURE
+            else f'the prose of chapters/{domain}.md')
+    return Catalog(header_comment=HEADER.format(domain=domain, what=what),
+                   locale=language, domain=domain, project=PROJECT,
+                   version='1', msgid_bugs_address='',
+                   copyright_holder='', fuzzy=False,
+                   creation_date=datetime.datetime(2026, 1, 1,
+                                                   tzinfo=datetime.timezone.utc))
+
+
+def chapter_template(chapter, root):
+    """The gettext template of one chapter (bookbuild.source.Chapter)."""
+    template = new_catalog(chapter.name)
+    where = chapter.path.resolve().relative_to(pathlib.Path(root).resolve())
+    for message in messages.chapter_messages(chapter):
+        existing = template.get(message.text)
+        if existing is not None:
+            existing.locations.append((where.as_posix(), message.line))
+            continue
+        template.add(message.text, locations=[(where.as_posix(),
+                                               message.line)],
+                     auto_comments=[message.kind])
+    return template
+
+
+def furniture_template(root):
+    """The template of what the build writes on every page: the strings
+    bookbuild's modules mark with _() or N_()."""
+    template = new_catalog(FURNITURE)
+    root = pathlib.Path(root).resolve()
+    for path in sorted(PACKAGE.glob('*.py')):
+        for line, text, comments, context in extract_from_file(
+                'python', path, keywords=KEYWORDS,
+                comment_tags=('Translators:',)):
+            where = (path.relative_to(root).as_posix()
+                     if path.is_relative_to(root) else path.name, line)
+            if text in template:
+                template[text].locations.append(where)
+            else:
+                template.add(text, locations=[where],
+                             auto_comments=comments, context=context,
+                             flags=['python-format'] if '{' in text else [])
+    return template
+
+
+def update_catalogs(chapters, root, locales, new_languages=()):
+    """Write the templates and merge them into each language's catalogs
+    (and start catalogs for `new_languages`). Returns the paths written."""
+    written = []
+    templates = {chapter.name: chapter_template(chapter, root)
+                 for chapter in chapters}
+    templates[FURNITURE] = furniture_template(root)
+    for domain, template in templates.items():
+        written.append(write_catalog(
+            template, templates_dir(locales) / f'{domain}.pot'))
+    for language in sorted(set(languages(locales)) | set(new_languages)):
+        for domain, template in templates.items():
+            path = catalog_path(locales, language, domain)
+            catalog = (read_catalog(path, language) if path.is_file()
+                       else new_catalog(domain, language))
+            catalog.update(template)
+            written.append(write_catalog(catalog, path))
+    return written
+
+
+# ---------------------------------------------------------------- use
+
+@dataclasses.dataclass
+class Coverage:
+    total: int = 0
+    translated: int = 0
+    fuzzy: int = 0
+    broken: int = 0       # translated, but losing math, code or a link
+
+    @property
+    def untranslated(self):
+        return self.total - self.translated - self.fuzzy - self.broken
+
+    @property
+    def percent(self):
+        return 100.0 * self.translated / self.total if self.total else 100.0
+
+    def describe(self):
+        parts = [f'{self.translated}/{self.total} messages translated '
+                 f'({self.percent:.0f}%)']
+        for name in ('fuzzy', 'untranslated', 'broken'):
+            if getattr(self, name):
+                parts.append(f'{getattr(self, name)} {name}')
+        return ', '.join(parts)
+
+
+class Translator:
+    """Looks messages up in one catalog: the translation when it is
+    finished and keeps its source's placeholders, else None. Counts what
+    it is asked, as the coverage of the page it translates."""
+
+    def __init__(self, catalog, path=None, format_fields=False):
+        self.catalog = catalog
+        self.path = path
+        # The furniture's strings are str.format templates: their {fields}
+        # must survive too.
+        self.format_fields = format_fields
+        self.coverage = Coverage()
+        self.problems = []    # (msgid, problem) of broken translations
+        self._seen = set()
+
+    def usable(self, msgid):
+        message = self.catalog.get(msgid) if self.catalog else None
+        if message is None or not message.string:
+            return None, 'untranslated'
+        if message.fuzzy:
+            return None, 'fuzzy'
+        problems = (format_field_problems(msgid, message.string)
+                    if self.format_fields else
+                    messages.placeholder_problems(msgid, message.string))
+        if problems:
+            return None, problems
+        return message.string, 'translated'
+
+    def __call__(self, msgid):
+        text, state = self.usable(msgid)
+        if msgid not in self._seen:
+            self._seen.add(msgid)
+            self.coverage.total += 1
+            if isinstance(state, list):
+                self.coverage.broken += 1
+                self.problems.extend((msgid, p) for p in state)
+            elif state != 'untranslated':
+                setattr(self.coverage, state,
+                        getattr(self.coverage, state) + 1)
+        return text
+
+
+def format_field_problems(source, translation):
+    want = sorted(FORMAT_FIELD.findall(source))
+    have = sorted(FORMAT_FIELD.findall(translation))
+    if want == have:
+        return []
+    return [f'has the fields {{{"}, {".join(have)}}} where its source has '
+            f'{{{"}, {".join(want)}}}']
+
+
+def catalog_problems(catalog, path, format_fields=False):
+    """'file:line: ...' for each finished translation in `catalog` that
+    loses or changes a placeholder of its source."""
+    found = []
+    for message in catalog:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        problems = (format_field_problems(message.id, message.string)
+                    if format_fields else
+                    messages.placeholder_problems(message.id, message.string))
+        for problem in problems:
+            found.append(f'{path}:{message.lineno}: the translation of '
+                         f'{shorten(message.id)} {problem}')
+    return found
+
+
+def shorten(text, width=60):
+    return repr(text if len(text) <= width else text[:width - 3] + '...')
+
+
+def chapter_coverage(chapter, catalog):
+    """The coverage of a chapter's messages in a catalog (None: none)."""
+    translator = Translator(catalog)
+    for message in messages.chapter_messages(chapter):
+        translator(message.text)
+    return translator

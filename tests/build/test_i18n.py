@@ -1,0 +1,425 @@
+"""Translations: catalogs from the chapters, the Vietnamese edition built from
+the English build's outputs, and the checks that catch drift and breakage.
+
+The pipeline runs on a small chapter of its own (split, then "executed"
+notebooks that are the split ones with outputs written in, then merge): no
+kernel starts, so these tests take seconds. The shipped catalogs are checked
+against the real chapters at the end.
+"""
+import pathlib
+import re
+import shutil
+import textwrap
+
+import nbformat
+import pytest
+
+from bookbuild import FRAMEWORKS, i18n, messages
+from bookbuild.cli import Layout, build_edition
+from bookbuild.editions import render_edition
+from bookbuild.merge import merge_chapter
+from bookbuild.progress import Progress
+from bookbuild.render import render_book
+from bookbuild.editions import edition_of
+from bookbuild.source import read_chapter
+from bookbuild.split import split_chapter
+from chapter_fixture import FRONT_MATTER, tab_group
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LOCALES = ROOT / 'locales'
+SHIPPED = ['densenet', 'densenet-memory']
+
+CHAPTER = FRONT_MATTER + textwrap.dedent("""
+    # A Chapter To Translate
+
+    Dense blocks concatenate where residual blocks add: $[\\mathbf{x}, f(\\mathbf{x})]$
+    keeps both parts, and `torch.cat` joins them.
+
+    ![A block and its concatenation.](img/block.svg)
+
+    ## Growth
+
+    The growth rate $k$ is set once; see [the next chapter](other.md#start)
+    and {ref}`the figure <fig-block>`.
+
+    | name | channels |
+    | --- | --- |
+    | stem | 64 |
+    | after the block | $c_0 + Lk$ |
+
+    ```{note} A remark
+    Notes are prose too.
+    ```
+
+    """) + tab_group({fw: f"print('output of {fw}')" for fw in FRAMEWORKS}) \
+    + textwrap.dedent("""
+    ## Exercises
+
+    1. Why concatenate?
+    +++ {"tags": ["answer"]}
+
+    Because every later layer then reads every feature map.
+
+    +++
+
+    2. Count the channels.
+    """)
+
+PARAGRAPH = ('Because every later layer then reads every feature map.')
+
+
+def fake_vietnamese(msgid):
+    """A 'translation' that keeps every placeholder: a prefix is enough for
+    the page to show which text came from the catalog. A figure stays a
+    figure: its caption is translated inside the image."""
+    if msgid.startswith('!['):
+        return '![VI ' + msgid[2:]
+    return f'VI {msgid}'
+
+
+# ---------------------------------------------------------------- a book
+
+def write_book(root, chapter_text=CHAPTER):
+    """A chapter split, 'executed' (outputs written in, no kernel) and
+    merged, as the English build leaves them. Returns the Layout."""
+    (root / 'chapters' / 'img').mkdir(parents=True, exist_ok=True)
+    (root / 'chapters' / 'img' / 'block.svg').write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    (root / 'chapters' / 'small.md').write_text(chapter_text)
+    layout = Layout(root / 'build', root)
+    notebooks = split_chapter(root / 'chapters' / 'small.md',
+                              layout.notebooks)
+    executed = {}
+    for fw, path in notebooks.items():
+        nb = nbformat.read(path, as_version=4)
+        for count, cell in enumerate(
+                [c for c in nb.cells if c.cell_type == 'code'], 1):
+            cell.outputs = [nbformat.v4.new_output(
+                'stream', name='stdout', text=f'ran on {fw}\n')]
+            cell.execution_count = count
+        nb.metadata['d2l_book']['run'] = {'mode': 'smoke', 'seconds': 1.0}
+        executed[fw] = layout.executed / path.name
+        executed[fw].parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, executed[fw])
+    merge_chapter(root / 'chapters' / 'small.md', executed,
+                  layout.merged / 'small.ipynb')
+    return layout
+
+
+def translate_all(layout, language='vi', translate=fake_vietnamese):
+    """Start catalogs and fill every message with `translate`."""
+    i18n.update_catalogs([read_chapter(layout.root / 'chapters/small.md')],
+                         layout.root, layout.locales, [language])
+    for domain in ('small', i18n.FURNITURE):
+        path = i18n.catalog_path(layout.locales, language, domain)
+        catalog = i18n.read_catalog(path, language)
+        for message in catalog:
+            if message.id:
+                message.string = (translate(message.id) if domain == 'small'
+                                  else f'VI {message.id}')
+        i18n.write_catalog(catalog, path)
+
+
+def build_both(layout, language='vi'):
+    languages = ['en', language]
+    render_book([layout.merged / 'small.ipynb'], layout.html, layout.root,
+                layout.executed, edition=edition_of('en', languages))
+    pages, translators = render_edition(
+        language, [layout.merged / 'small.ipynb'], layout.executed,
+        layout.root, layout.locales, layout.editions, layout.html, languages)
+    return pages, translators
+
+
+@pytest.fixture
+def book(tmp_path):
+    layout = write_book(tmp_path)
+    translate_all(layout)
+    return layout
+
+
+def page_text(layout, language=None):
+    folder = layout.html / language if language else layout.html
+    return (folder / 'small.html').read_text(encoding='utf-8')
+
+
+def code_blocks(page):
+    return re.findall(r'<div class="highlight">.*?</div>', page, re.S)
+
+
+def outputs(page):
+    return re.findall(r'<pre class="output[^"]*">.*?</pre>', page, re.S)
+
+
+# ---------------------------------------------------------------- extraction
+
+def test_the_template_holds_the_prose_and_no_code(tmp_path):
+    layout = write_book(tmp_path)
+    template = i18n.chapter_template(
+        read_chapter(layout.root / 'chapters/small.md'), layout.root)
+    ids = {m.id: m for m in template if m.id}
+    kinds = {m.auto_comments[0] for m in ids.values()}
+    assert {'heading', 'paragraph', 'figure', 'table cell', 'list item',
+            'admonition title'} <= kinds
+    assert 'A Chapter To Translate' in ids
+    assert '![A block and its concatenation.](img/block.svg)' in ids
+    assert 'after the block' in ids and 'A remark' in ids
+    assert 'Notes are prose too.' in ids and PARAGRAPH in ids
+    # Numbers, bare math and code are the same in every language.
+    assert '64' not in ids and '$c_0 + Lk$' not in ids
+    assert not any('print(' in text for text in ids)
+    # Where each message comes from, for the translator.
+    assert ids['Why concatenate?'].locations[0][0] == 'chapters/small.md'
+
+
+def test_a_rewrapped_english_paragraph_is_the_same_message():
+    one = messages.extract('A short\nparagraph here.')
+    two = messages.extract('A short paragraph\n   here.')
+    assert [m.text for m in one] == [m.text for m in two]
+
+
+# ---------------------------------------------------------------- the edition
+
+def test_the_edition_reuses_the_english_code_and_outputs(book):
+    build_both(book)
+    english, vietnamese = page_text(book), page_text(book, 'vi')
+    assert code_blocks(vietnamese) == code_blocks(english)
+    assert outputs(vietnamese) == outputs(english) != []
+    assert '<html lang="vi">' in vietnamese and '<html lang="en">' in english
+    assert 'VI Dense blocks concatenate' in vietnamese
+    assert 'VI Because every later layer' in vietnamese   # inside the answer
+    assert '<figcaption><span class="figure-number">VI Figure 1.</span> ' \
+        'VI A block' in vietnamese
+    assert 'VI after the block' in vietnamese and 'VI A remark' in vietnamese
+    assert 'awaiting-translation' not in vietnamese
+    # The page links the English edition's static files and its images.
+    assert 'href="../static/book.css"' in vietnamese
+    assert (book.html / 'vi' / 'img' / 'block.svg').is_file()
+    assert not (book.html / 'vi' / 'static').exists()
+
+
+def test_headings_keep_their_english_ids_and_the_switch_links_both_ways(book):
+    build_both(book)
+    english, vietnamese = page_text(book), page_text(book, 'vi')
+
+    def ids(page):
+        return re.findall(r'<h[1-6] id="([^"]+)"', page)
+    assert ids(vietnamese) == ids(english) == \
+        ['a-chapter-to-translate', 'growth', 'exercises']
+    assert re.search(r'<a href="vi/small.html" hreflang="vi" lang="vi" '
+                     r'data-language-switch>Tiếng Việt</a>', english)
+    assert re.search(r'<a href="../small.html" hreflang="en" lang="en" '
+                     r'data-language-switch>English</a>', vietnamese)
+    index = (book.html / 'vi' / 'index.html').read_text(encoding='utf-8')
+    assert 'href="../index.html"' in index and '<html lang="vi">' in index
+
+
+def test_the_edition_executes_no_cell(book, monkeypatch):
+    import nbclient
+    from bookbuild import execute
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('the edition tried to execute a notebook')
+    monkeypatch.setattr(execute, 'execute_notebook', refuse)
+    monkeypatch.setattr(nbclient.NotebookClient, 'execute', refuse)
+    monkeypatch.setattr(nbclient.NotebookClient, 'execute_cell', refuse)
+    monkeypatch.setattr(nbclient.NotebookClient, 'async_execute_cell', refuse)
+    render_book([book.merged / 'small.ipynb'], book.html, book.root,
+                book.executed)
+    pages = build_edition(book, 'vi', [book.merged / 'small.ipynb'],
+                          ['en', 'vi'], Progress())
+    assert book.html / 'vi' / 'small.html' in pages
+
+
+def test_downloads_are_vietnamese_notebooks_with_the_same_code(book):
+    build_both(book)
+    for fw in FRAMEWORKS:
+        name = f'small-{fw}.ipynb'
+        english = nbformat.read(book.executed / name, as_version=4)
+        vietnamese = nbformat.read(book.html / 'vi' / 'notebooks' / name,
+                                   as_version=4)
+        nbformat.validate(vietnamese)
+
+        def code(nb):
+            return [(c.source, c.outputs) for c in nb.cells
+                    if c.cell_type == 'code']
+        assert code(vietnamese) == code(english)
+        prose = '\n'.join(c.source for c in vietnamese.cells
+                          if c.cell_type == 'markdown')
+        assert 'VI Dense blocks concatenate' in prose
+        assert '#### VI Answer to exercise 1' in prose
+        assert vietnamese.metadata.kernelspec == english.metadata.kernelspec
+    assert 'href="notebooks/small-pytorch.ipynb"' in page_text(book, 'vi')
+
+
+# ---------------------------------------------------------------- drift
+
+def test_a_changed_paragraph_turns_fuzzy_and_shows_in_english(book):
+    chapter = book.root / 'chapters' / 'small.md'
+    changed = PARAGRAPH.replace('every feature map', 'each feature map')
+    new = 'A paragraph the translator has never seen.'
+    chapter.write_text(CHAPTER.replace(PARAGRAPH, changed).replace(
+        '## Growth\n', f'## Growth\n\n{new}\n'))
+    i18n.update_catalogs([read_chapter(chapter)], book.root, book.locales)
+    path = i18n.catalog_path(book.locales, 'vi', 'small')
+    catalog = i18n.read_catalog(path, 'vi')
+    assert catalog[changed].fuzzy
+    assert not catalog[new].string
+    # The translator sees the English it translated (msgmerge's #| lines).
+    assert f'#| msgid "{PARAGRAPH}"' in path.read_text(encoding='utf-8')
+
+    # The English build runs again (the chapter changed), then the edition.
+    write_book(book.root, chapter.read_text())
+    _, translators = build_both(book)
+    vietnamese = page_text(book, 'vi')
+    assert 'VI Because every later layer' not in vietnamese  # never stale
+    for english in (changed, new):
+        assert (f'<span class="awaiting-translation" lang="en">{english}'
+                f'</span> <span class="translation-note">(đang chờ dịch)'
+                '</span>') in vietnamese
+    coverage = translators['small'].coverage
+    assert (coverage.fuzzy, coverage.untranslated) == (1, 1)
+    assert coverage.percent < 100
+
+
+def test_the_build_reports_coverage_per_chapter(book, capsys):
+    render_book([book.merged / 'small.ipynb'], book.html, book.root,
+                book.executed)
+    build_edition(book, 'vi', [book.merged / 'small.ipynb'], ['en', 'vi'],
+                  Progress())
+    err = capsys.readouterr().err
+    assert re.search(r'vi small: (\d+)/\1 messages translated \(100%\)', err)
+    assert re.search(r'vi book: \d+/\d+ messages translated', err)
+
+
+# ---------------------------------------------------------------- breakage
+
+@pytest.mark.parametrize('translation, problem', [
+    ('Khối dày nối $[\\mathbf{x}, g(\\mathbf{x})]$ và `torch.cat`.',
+     "loses the math '[\\\\mathbf{x}, f(\\\\mathbf{x})]'"),
+    ('Khối dày nối $[\\mathbf{x}, f(\\mathbf{x})]$ và `torch.concat`.',
+     "loses the code 'torch.cat'"),
+    ('Tốc độ $k$ [chương sau](other.md) và {ref}`hình <fig-block>`.',
+     "loses the link target 'other.md#start'"),
+    ('Tốc độ $k$ [chương sau](other.md#start) và {ref}`hình <fig-blk>`.',
+     "loses the cross-reference '{ref}fig-block'"),
+])
+def test_a_translation_that_breaks_a_placeholder_is_named(translation,
+                                                          problem):
+    sources = {
+        'K': 'Dense blocks join $[\\mathbf{x}, f(\\mathbf{x})]$ with '
+             '`torch.cat`.',
+        'T': 'The rate $k$, [the next chapter](other.md#start) and '
+             '{ref}`the figure <fig-block>`.'}
+    source = sources['K' if translation.startswith('Khối') else 'T']
+    assert problem in messages.placeholder_problems(source, translation)
+
+
+def test_placeholders_may_move_but_must_all_stay():
+    source = 'Use `a` on $x$, then `b`.'
+    assert messages.placeholder_problems(source, 'Trên $x$ dùng `b` sau `a`.') \
+        == []
+    assert messages.placeholder_problems(source, 'Dùng `a` trên $x$.') == \
+        ["loses the code 'b'"]
+
+
+def test_a_broken_translation_is_not_shown(book):
+    path = i18n.catalog_path(book.locales, 'vi', 'small')
+    catalog = i18n.read_catalog(path, 'vi')
+    msgid = next(m.id for m in catalog if m.id and '$k$' in m.id)
+    catalog[msgid].string = catalog[msgid].string.replace('$k$', '$K$')
+    i18n.write_catalog(catalog, path)
+    _, translators = build_both(book)
+    assert translators['small'].coverage.broken == 1
+    assert 'awaiting-translation" lang="en">The growth rate' in \
+        page_text(book, 'vi')
+
+
+def test_a_malformed_catalog_names_its_file_and_line(tmp_path):
+    path = tmp_path / 'broken.po'
+    path.write_text('msgid ""\nmsgstr ""\n"Language: vi\\n"\n\n'
+                    'msgid "Dense Blocks"\nmsgstr "Khối dày đặc"\n\n'
+                    'msgid "Transition"\nmsgstr "unterminated\n\n'
+                    'msgid "Growth rate"\nmsgstr "tốc độ tăng trưởng"\n',
+                    encoding='utf-8')
+    with pytest.raises(i18n.CatalogError) as error:
+        i18n.read_catalog(path, 'vi')
+    assert str(error.value).startswith(f'{path}:9: ')
+
+
+def test_a_catalog_with_a_bad_keyword_names_its_line(tmp_path):
+    path = tmp_path / 'broken.po'
+    path.write_text('msgid "a"\nmsgstr "b"\n\nmsgidd "c"\nmsgstr "d"\n')
+    with pytest.raises(i18n.CatalogError,
+                       match=rf'^{re.escape(str(path))}:4: .*msgidd'):
+        i18n.read_catalog(path, 'vi')
+
+
+# ---------------------------------------------------------------- shipped
+
+@pytest.fixture(scope='module')
+def shipped():
+    return {name: (read_chapter(ROOT / 'chapters' / f'{name}.md'),
+                   i18n.catalog_path(LOCALES, 'vi', name))
+            for name in SHIPPED}
+
+
+@pytest.mark.parametrize('name', SHIPPED)
+def test_shipped_chapters_are_fully_translated(shipped, name):
+    chapter, path = shipped[name]
+    translator = i18n.chapter_coverage(chapter, i18n.read_catalog(path, 'vi'))
+    coverage = translator.coverage
+    assert coverage.fuzzy == 0, f'{path}: {coverage.describe()}'
+    assert coverage.percent == 100, (
+        f'{path}: {coverage.describe()}: run `make translations` and '
+        'translate the new and fuzzy messages')
+
+
+@pytest.mark.parametrize('domain', SHIPPED + [i18n.FURNITURE])
+def test_shipped_translations_keep_every_placeholder(domain):
+    path = i18n.catalog_path(LOCALES, 'vi', domain)
+    problems = i18n.catalog_problems(i18n.read_catalog(path, 'vi'), path,
+                                     format_fields=domain == i18n.FURNITURE)
+    assert problems == []
+
+
+def test_the_page_furniture_is_fully_translated():
+    path = i18n.catalog_path(LOCALES, 'vi', i18n.FURNITURE)
+    catalog = i18n.read_catalog(path, 'vi')
+    template = i18n.furniture_template(ROOT)
+    missing = [m.id for m in template if m.id and (
+        m.id not in catalog or not catalog[m.id].string
+        or catalog[m.id].fuzzy)]
+    assert missing == [], f'{path}: run `make translations`, then translate'
+
+
+def test_a_formula_altered_in_a_copy_of_the_catalog_is_named(tmp_path):
+    """Mutation: change one formula of one translation in a copy of the
+    shipped catalog; the check names that message and its line."""
+    path = i18n.catalog_path(LOCALES, 'vi', 'densenet')
+    copy = tmp_path / 'densenet.po'
+    shutil.copy(path, copy)
+    catalog = i18n.read_catalog(copy, 'vi')
+    target = next(m for m in catalog if m.id and '$L(L+1)/2$' in m.id)
+    assert '$L(L+1)/2$' in target.string
+    target.string = target.string.replace('$L(L+1)/2$', '$L(L-1)/2$')
+    i18n.write_catalog(catalog, copy)
+    problems = i18n.catalog_problems(i18n.read_catalog(copy, 'vi'), copy)
+    assert len(problems) == 1
+    line = i18n.read_catalog(copy, 'vi')[target.id].lineno
+    assert problems[0].startswith(f'{copy}:{line}: the translation of '
+                                  f"'Writing $\\\\mathbf{{x}}_\\\\ell$")
+    assert "loses the math 'L(L+1)/2'" in problems[0]
+
+
+@pytest.mark.parametrize('name', SHIPPED + [i18n.FURNITURE])
+def test_the_shipped_templates_match_the_english_sources(name):
+    """A template older than its chapter means `make translations` was not
+    run after an English edit: the catalogs would miss its new prose."""
+    if name == i18n.FURNITURE:
+        fresh = i18n.furniture_template(ROOT)
+    else:
+        fresh = i18n.chapter_template(
+            read_chapter(ROOT / 'chapters' / f'{name}.md'), ROOT)
+    shipped = i18n.read_catalog(i18n.templates_dir(LOCALES) / f'{name}.pot')
+    assert [m.id for m in shipped if m.id] == [m.id for m in fresh if m.id], \
+        'run `make translations`'
