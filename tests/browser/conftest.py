@@ -53,3 +53,40 @@ def browser():
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+def load_i18n_fixtures():
+    """tests/build/test_i18n.py, which builds a chapter in two editions."""
+    path = TESTS / 'build' / 'test_i18n.py'
+    spec = importlib.util.spec_from_file_location('i18n_fixture_book', path)
+    module = importlib.util.module_from_spec(spec)
+    import sys
+    sys.path.insert(0, str(TESTS / 'build'))  # its chapter_fixture import
+    spec.loader.exec_module(module)
+    return module
+
+
+def vietnamese(msgid):
+    """The fixture's 'translation': real diacritics, every placeholder kept
+    (a figure's caption is translated inside its image)."""
+    if msgid.startswith('!['):
+        return '![Chú thích: ' + msgid[2:]
+    return f'Tiếng Việt: {msgid}'
+
+
+@pytest.fixture(scope='session')
+def edition_pages(rendered_page, tmp_path_factory):
+    """(English page, the same page in Vietnamese): the `vi/` sibling of
+    $D2L_BOOK_PAGE, else a small chapter built in both editions."""
+    if os.environ.get('D2L_BOOK_PAGE'):
+        english = pathlib.Path(rendered_page)
+        translated = english.parent / 'vi' / english.name
+        if not translated.is_file():
+            pytest.fail(f'{translated}: no Vietnamese edition beside '
+                        f'{english} (make html builds it)')
+        return english, translated
+    fixtures = load_i18n_fixtures()
+    layout = fixtures.write_book(tmp_path_factory.mktemp('editions'))
+    fixtures.translate_all(layout, translate=vietnamese)
+    fixtures.build_both(layout)
+    return layout.html / 'small.html', layout.html / 'vi' / 'small.html'
