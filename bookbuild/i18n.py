@@ -24,7 +24,8 @@ import re
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
-from babel.messages.pofile import PoFileError, read_po, write_po
+from babel.messages.pofile import (PoFileError, generate_po, normalize,
+                                   read_po, unescape)
 
 from bookbuild import messages
 from bookbuild.files import write_atomically
@@ -34,6 +35,7 @@ PROJECT = 'Dive into DenseNet'
 PACKAGE = pathlib.Path(__file__).resolve().parent
 KEYWORDS = {'_': None, 'N_': None}
 FORMAT_FIELD = re.compile(r'\{(\w*)\}')
+WIDTH = 76
 
 
 class CatalogError(ValueError):
@@ -82,7 +84,30 @@ def read_catalog(path, language=None):
                            f'({e.line.strip()!r})') from e
     except (ValueError, UnicodeDecodeError) as e:
         raise CatalogError(path, 1, f'malformed catalog: {e}') from e
+    read_previous_ids(data.decode('utf-8'), catalog)
     return catalog
+
+
+def read_previous_ids(text, catalog):
+    """The `#| msgid` lines (the English a fuzzy translation was made
+    from), which Babel's reader skips: kept, so that the next update still
+    shows the translator what changed."""
+    previous, found = [], {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith('#| '):
+            body = line[3:].strip()
+            if body.startswith('msgid '):
+                previous = [body[len('msgid '):].strip()]
+            elif body.startswith('"') and previous:
+                previous.append(body)
+        elif line.startswith('msgid ') and previous:
+            found[number] = ''.join(unescape(part) for part in previous)
+            previous = []
+        elif not line.startswith('#'):
+            previous = []
+    for message in catalog:
+        if message.lineno in found:
+            message.previous_id = [found[message.lineno]]
 
 
 QUOTED = re.compile(r'^(?:#~\s*)?(?:msgid|msgstr|msgctxt|msgid_plural|'
@@ -107,12 +132,23 @@ def check_strings(data, path):
 
 
 def write_catalog(catalog, path):
-    buffer = io.BytesIO()
-    # Wrapped like msgmerge's output, so a PO editor's save changes little;
-    # previous msgids stay, so a translator sees what changed in English.
-    write_po(buffer, catalog, width=76, include_previous=True,
-             sort_output=False)
-    return write_atomically(buffer.getvalue(), path)
+    """Write a catalog wrapped like msgmerge's output (so a PO editor's
+    save changes little), with the previous English of each fuzzy message
+    as `#| msgid` lines, so a translator sees what changed.
+
+    Babel (2.18) writes a long previous msgid as one wrapped comment that
+    GNU gettext and PO editors reject; those lines are written here."""
+    messages_in_order = iter(list(catalog))
+    lines = []
+    for line in generate_po(catalog, width=WIDTH, include_previous=False):
+        if line.startswith('msgid '):
+            message = next(messages_in_order)
+            if message.id and message.fuzzy and message.previous_id:
+                previous = normalize(message.previous_id[0], prefix='#| ',
+                                     width=WIDTH)
+                lines.append(f'#| msgid {previous}\n')
+        lines.append(line)
+    return write_atomically(''.join(lines).encode(catalog.charset), path)
 
 
 # ---------------------------------------------------------------- templates
@@ -186,7 +222,15 @@ def update_catalogs(chapters, root, locales, new_languages=()):
             path = catalog_path(locales, language, domain)
             catalog = (read_catalog(path, language) if path.is_file()
                        else new_catalog(domain, language))
+            # Babel's update forgets the previous msgid of a message that
+            # was fuzzy already; the translator still needs it.
+            previous = {m.id: m.previous_id for m in catalog
+                        if m.id and m.fuzzy and m.previous_id}
             catalog.update(template)
+            for message in catalog:
+                if message.fuzzy and not message.previous_id and \
+                        message.id in previous:
+                    message.previous_id = previous[message.id]
             written.append(write_catalog(catalog, path))
     return written
 

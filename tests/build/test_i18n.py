@@ -6,9 +6,11 @@ notebooks that are the split ones with outputs written in, then merge): no
 kernel starts, so these tests take seconds. The shipped catalogs are checked
 against the real chapters at the end.
 """
+import os
 import pathlib
 import re
 import shutil
+import subprocess
 import textwrap
 
 import nbformat
@@ -253,6 +255,16 @@ def test_downloads_are_vietnamese_notebooks_with_the_same_code(book):
 
 # ---------------------------------------------------------------- drift
 
+def check_with_gettext(path):
+    """GNU msgfmt's opinion of a catalog, where gettext is installed: what
+    any PO editor will make of it."""
+    msgfmt = shutil.which('msgfmt')
+    if msgfmt:
+        run = subprocess.run([msgfmt, '--check-format', '-o', os.devnull,
+                              str(path)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+
+
 def test_a_changed_paragraph_turns_fuzzy_and_shows_in_english(book):
     chapter = book.root / 'chapters' / 'small.md'
     changed = PARAGRAPH.replace('every feature map', 'each feature map')
@@ -264,8 +276,12 @@ def test_a_changed_paragraph_turns_fuzzy_and_shows_in_english(book):
     catalog = i18n.read_catalog(path, 'vi')
     assert catalog[changed].fuzzy
     assert not catalog[new].string
-    # The translator sees the English it translated (msgmerge's #| lines).
-    assert f'#| msgid "{PARAGRAPH}"' in path.read_text(encoding='utf-8')
+    # The translator sees the English it translated (msgmerge's #| lines),
+    # in lines GNU gettext reads, and still after another update.
+    assert catalog[changed].previous_id == [PARAGRAPH]
+    i18n.update_catalogs([read_chapter(chapter)], book.root, book.locales)
+    assert i18n.read_catalog(path, 'vi')[changed].previous_id == [PARAGRAPH]
+    check_with_gettext(path)
 
     # The English build runs again (the chapter changed), then the edition.
     write_book(book.root, chapter.read_text())
@@ -425,3 +441,10 @@ def test_the_shipped_templates_match_the_english_sources(name):
     shipped = i18n.read_catalog(i18n.templates_dir(LOCALES) / f'{name}.pot')
     assert [m.id for m in shipped if m.id] == [m.id for m in fresh if m.id], \
         'run `make translations`'
+
+
+@pytest.mark.parametrize('domain', SHIPPED + [i18n.FURNITURE])
+def test_the_shipped_catalogs_are_valid_gettext(domain):
+    if not shutil.which('msgfmt'):
+        pytest.skip('GNU gettext (msgfmt) is not installed')
+    check_with_gettext(i18n.catalog_path(LOCALES, 'vi', domain))
