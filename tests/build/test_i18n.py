@@ -448,3 +448,63 @@ def test_the_shipped_catalogs_are_valid_gettext(domain):
     if not shutil.which('msgfmt'):
         pytest.skip('GNU gettext (msgfmt) is not installed')
     check_with_gettext(i18n.catalog_path(LOCALES, 'vi', domain))
+
+
+def glossary_terms():
+    """(English, Vietnamese) rows of locales/vi/GLOSSARY.md that name one
+    term each way (rows with alternatives are for people to read)."""
+    rows = []
+    text = (LOCALES / 'vi' / 'GLOSSARY.md').read_text(encoding='utf-8')
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) < 2 or not line.startswith('|') or \
+                set(cells[0]) <= set('- ') or cells[0] == 'English':
+            continue
+        if not re.search(r'[/,()]', cells[0] + cells[1]):
+            rows.append((cells[0], cells[1]))
+    return rows
+
+
+def test_the_glossary_is_read_by_its_check():
+    terms = dict(glossary_terms())
+    assert terms['convolution'] == 'tích chập'
+    assert terms['transition layer'] == 'tầng chuyển tiếp'
+    assert len(terms) > 20
+
+
+def glossary_misses(catalog):
+    terms = glossary_terms()
+    misses = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        english = re.sub(r'`[^`]*`|\$[^$]*\$|\]\([^)]*\)|\*[A-Z][^*]+\*', '',
+                         message.id).lower()
+        for term, vietnamese in terms:
+            if re.search(rf'\b{re.escape(term.lower())}(?:e?s)?\b',
+                         english) and \
+                    vietnamese.lower() not in message.string.lower():
+                misses.append(f'line {message.lineno}: {term!r} is not '
+                              f'{vietnamese!r} in {message.string[:60]!r}')
+    return misses
+
+
+@pytest.mark.parametrize('domain', SHIPPED)
+def test_translations_use_the_glossary(domain):
+    """Where the English uses a glossary term, its translation uses the
+    glossary's Vietnamese (titles of papers, in italics, excepted)."""
+    catalog = i18n.read_catalog(i18n.catalog_path(LOCALES, 'vi', domain),
+                                'vi')
+    assert glossary_misses(catalog) == []
+
+
+def test_a_term_off_the_glossary_is_named():
+    catalog = i18n.read_catalog(i18n.catalog_path(LOCALES, 'vi', 'densenet'),
+                                'vi')
+    message = catalog['Transition Layers']
+    message.string = 'Lớp Chuyển tiếp'
+    misses = glossary_misses(catalog)
+    line = message.lineno
+    assert [m.split(' is not ')[0] for m in misses] == [
+        f"line {line}: 'layer'", f"line {line}: 'transition layer'"]
+    assert "'transition layer' is not 'tầng chuyển tiếp'" in misses[1]
