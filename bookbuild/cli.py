@@ -174,6 +174,10 @@ def update_translations(layout, chapters, new_languages, progress):
             translator = i18n.chapter_coverage(read_chapter(chapter), catalog)
             progress.say(f'{language} {chapter.stem}: '
                          f'{translator.coverage.describe()}')
+            for line in i18n.to_translate(catalog, i18n.catalog_path(
+                    layout.locales, language, chapter.stem).relative_to(
+                        layout.root)):
+                progress.say(f'  {line}')
 
 
 def parse_args(argv):

@@ -328,6 +328,18 @@ def catalog_problems(catalog, path, format_fields=False):
     return found
 
 
+def to_translate(catalog, path):
+    """'file:line: fuzzy|untranslated: ...' for each message a translator
+    has to look at, in the catalog's order."""
+    found = []
+    for message in catalog:
+        if message.id and (message.fuzzy or not message.string):
+            state = 'fuzzy' if message.string else 'untranslated'
+            found.append(f'{path}:{message.lineno}: {state}: '
+                         f'{shorten(message.id)}')
+    return found
+
+
 def shorten(text, width=60):
     return repr(text if len(text) <= width else text[:width - 3] + '...')
 

@@ -241,6 +241,21 @@
     return found;
   }
 
+  /* A link to a worked answer (or into one) unfolds it: the language
+     switch lands there when the reader was reading that answer. */
+  function openTargetAnswer() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === 'DETAILS' && node.classList.contains('answer')) {
+        node.open = true;
+      }
+    }
+    if (target && target.scrollIntoView) {
+      target.scrollIntoView();
+    }
+  }
+
   function setUpLanguageSwitch() {
     document.querySelectorAll('[data-language-switch]').forEach(function (link) {
       link.addEventListener('click', function () {
@@ -274,6 +289,10 @@
     setUpAnswers();
     setUpLanguageSwitch();
     typesetMath();
+    if (window.location.hash) {
+      openTargetAnswer();  // after typesetting, which moves things
+    }
+    window.addEventListener('hashchange', openTargetAnswer);
     markWideMath();
     var pending = null;
     window.addEventListener('resize', function () {

@@ -115,3 +115,20 @@ def test_the_language_switch_lands_on_the_same_section(tab, edition_pages,
     top = page.evaluate(f'document.getElementById("{section}")'
                         '.getBoundingClientRect().top')
     assert -2 <= top < 100
+
+
+def test_a_reader_in_an_open_answer_lands_in_it(tab, edition_pages):
+    english, _ = edition_pages
+    tab.page.set_viewport_size({'width': 900, 'height': 360})
+    page = tab.open(english)
+    answer = page.locator('details.answer').first
+    answer.locator(':scope > summary').click()
+    name = answer.get_attribute('id')
+    page.evaluate(f'document.getElementById("{name}").scrollIntoView()')
+    page.locator('[data-language-switch]').click()
+    page.wait_for_load_state('load')
+    assert page.url.endswith(f'#{name}')
+    assert page.evaluate(f'document.getElementById("{name}").open')
+    top = page.evaluate(f'document.getElementById("{name}")'
+                        '.getBoundingClientRect().top')
+    assert -2 <= top < 100
