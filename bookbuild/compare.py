@@ -54,11 +54,12 @@ def figures_table(cells):
             f'<td>{f["epochs"]}</td><td>{f["train_loss"]}</td>'
             f'<td>{f["val_loss"]}</td><td>{f["val_acc"]}</td>'
             f'<td>{f["seconds"]}</td></tr>')
-    return ('<table class="final-figures">'
+    # wrapped like every table, so a phone scrolls it rather than the page
+    return ('<div class="table-wrap"><table class="final-figures">'
             '<caption>The four tabs side by side: the same model from the '
             'same initial weights on the same batches</caption>'
             '<thead><tr><th scope="col">framework</th><th scope="col">'
             'epochs</th><th scope="col">train loss</th><th scope="col">'
             'val loss</th><th scope="col">val acc</th><th scope="col">'
             's/epoch</th></tr></thead><tbody>' + ''.join(rows)
-            + '</tbody></table>')
+            + '</tbody></table></div>')
