@@ -60,6 +60,7 @@ def figures_table(cells):
     columns = [_('framework'), _('epochs'), _('train loss'), _('val loss'),
                _('val acc'), _('s/epoch')]
     head = ''.join(f'<th scope="col">{html.escape(c)}</th>' for c in columns)
-    return (f'<table class="final-figures"><caption>{html.escape(caption)}'
-            f'</caption><thead><tr>{head}</tr></thead><tbody>'
-            + ''.join(rows) + '</tbody></table>')
+    # wrapped like every table, so a phone scrolls it rather than the page
+    return (f'<div class="table-wrap"><table class="final-figures"><caption>'
+            f'{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+            '<tbody>' + ''.join(rows) + '</tbody></table></div>')

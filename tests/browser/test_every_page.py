@@ -1,0 +1,41 @@
+"""What every page of the book must do, not only the chapter under test:
+each HTML file beside `rendered_page` (the index and every chapter) loads
+without console errors or remote requests, typesets its math, loads its
+images and fits a phone's width with its answers unfolded."""
+import pathlib
+
+from test_page import PHONE, Watched, open_answers
+
+
+def pages(rendered_page):
+    found = sorted(pathlib.Path(rendered_page).parent.glob('*.html'))
+    assert found, f'no pages beside {rendered_page}'
+    return found
+
+
+def test_every_page_loads_cleanly_and_offline(browser, rendered_page):
+    context = browser.new_context(viewport=PHONE)
+    try:
+        for path in pages(rendered_page):
+            tab = Watched(context)
+            page = tab.open(path)
+            open_answers(page)
+            assert tab.errors == [], f'{path.name}: {tab.errors}'
+            remote = [url for url in tab.requests
+                      if not url.startswith(('file://', 'data:'))]
+            assert remote == [], f'{path.name} fetched {remote}'
+            assert page.locator('.katex-error').count() == 0, path.name
+            untypeset = page.eval_on_selector_all(
+                '.math', 'els => els.filter(e => !e.querySelector(".katex"))'
+                '.length')
+            assert untypeset == 0, f'{path.name}: {untypeset} formulas raw'
+            broken = page.evaluate(
+                'Array.from(document.images).filter(i => !(i.complete && '
+                'i.naturalWidth > 0)).map(i => i.src.slice(-60))')
+            assert broken == [], f'{path.name}: broken images {broken}'
+            width = page.evaluate('document.scrollingElement.scrollWidth')
+            assert width <= PHONE['width'] + 1, \
+                f'{path.name} is {width} px wide on a {PHONE["width"]} px phone'
+            tab.page.close()
+    finally:
+        context.close()
