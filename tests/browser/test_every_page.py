@@ -1,14 +1,17 @@
 """What every page of the book must do, not only the chapter under test:
-each HTML file beside `rendered_page` (the index and every chapter) loads
-without console errors or remote requests, typesets its math, loads its
-images and fits a phone's width with its answers unfolded."""
+each HTML file beside `rendered_page` (the index and every chapter, in
+every edition) loads without console errors or remote requests, typesets
+its math, loads its images and fits a phone's width with its answers
+unfolded."""
 import pathlib
 
 from test_page import PHONE, Watched, open_answers
 
 
 def pages(rendered_page):
-    found = sorted(pathlib.Path(rendered_page).parent.glob('*.html'))
+    # the translated editions (html/vi/...) are pages of the book too
+    folder = pathlib.Path(rendered_page).parent
+    found = sorted(folder.glob('*.html')) + sorted(folder.glob('*/*.html'))
     assert found, f'no pages beside {rendered_page}'
     return found
 
