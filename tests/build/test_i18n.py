@@ -508,3 +508,44 @@ def test_a_term_off_the_glossary_is_named():
     assert [m.split(' is not ')[0] for m in misses] == [
         f"line {line}: 'layer'", f"line {line}: 'transition layer'"]
     assert "'transition layer' is not 'tầng chuyển tiếp'" in misses[1]
+
+
+# ---------------------------------------------------------------- command line
+
+def test_make_translations_starts_and_updates_catalogs(tmp_path, capsys):
+    from bookbuild import cli
+    write_book(tmp_path)
+    args = ['translations', '--root', str(tmp_path), '--build-dir',
+            str(tmp_path / 'build')]
+    assert cli.main(args + ['--new-language', 'vi']) == 0
+    assert (tmp_path / 'locales/templates/small.pot').is_file()
+    assert (tmp_path / 'locales/templates/book.pot').is_file()
+    path = tmp_path / 'locales/vi/LC_MESSAGES/small.po'
+    err = capsys.readouterr().err
+    assert 'vi small: 0/' in err
+    # What is left to translate, by file and line, for the translator.
+    assert re.search(r'locales/vi/LC_MESSAGES/small.po:\d+: untranslated: '
+                     r"'A Chapter To Translate'", err)
+    # A second run finds the language by its folder and changes nothing.
+    before = path.read_bytes()
+    assert cli.main(args) == 0
+    assert path.read_bytes() == before
+
+
+def test_a_malformed_catalog_stops_the_command_with_file_and_line(
+        tmp_path, capsys):
+    from bookbuild import cli
+    write_book(tmp_path)
+    args = ['translations', '--root', str(tmp_path), '--build-dir',
+            str(tmp_path / 'build')]
+    assert cli.main(args + ['--new-language', 'vi']) == 0
+    path = tmp_path / 'locales/vi/LC_MESSAGES/small.po'
+    lines = path.read_text(encoding='utf-8').splitlines()
+    number = next(i for i, line in enumerate(lines, 1)
+                  if line.startswith('msgstr ""') and i > 20)
+    lines[number - 1] = 'msgstr "Khối dày đặc'
+    path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    capsys.readouterr()
+    assert cli.main(args) == 1
+    assert f'error: {path}:{number}: malformed catalog' in \
+        capsys.readouterr().err
