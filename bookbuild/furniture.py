@@ -46,9 +46,3 @@ def translating(catalog):
     finally:
         _FURNITURE.reset(token)
 
-
-def current_language():
-    """The language of the pages being rendered: 'en' outside `translating`."""
-    catalog = _FURNITURE.get()
-    return str(catalog.locale) if catalog is not None and catalog.locale \
-        else 'en'
