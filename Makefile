@@ -99,16 +99,13 @@ $(VENV)/%/.installed: requirements/%.txt
 
 # A framework's kernel is registered inside the tooling environment, where the
 # build and `make lab` look for kernels, and points at the environment ACCEL
-# selects; it is registered again when ACCEL changes. MXNet's kernel gets the
-# LD_LIBRARY_PATH of its CUDA libraries (see tools/cuda_library_path.py).
+# selects; bookbuild/kernels.py rewrites it only when it differs (another ACCEL,
+# a new spec). MXNet's kernel gets the LD_LIBRARY_PATH of its CUDA libraries
+# (see tools/cuda_library_path.py).
 $(KERNELS): $(call kernel,%): $(VENV)/%$(ENV_SUFFIX)/.installed $(VENV)/tooling/.installed FORCE
 	@python=$(CURDIR)/$(VENV)/$*$(ENV_SUFFIX)/bin/python; \
-	if ! grep -qF "\"$$python\"" $@ 2>/dev/null; then \
-	  $$python -m ipykernel install --prefix $(CURDIR)/$(VENV)/tooling \
-	    --name d2l-$* --display-name "Python 3 (d2l $*$(ENV_SUFFIX))" \
-	    $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)") \
-	    >/dev/null 2>&1 && echo "registered the Jupyter kernel d2l-$* ($*$(ENV_SUFFIX))"; \
-	fi
+	$(TOOLING) -m bookbuild.kernels install $* --python $$python --prefix $(CURDIR)/$(VENV)/tooling \
+	  $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)")
 
 FORCE:
 
@@ -133,8 +130,12 @@ html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
 	@echo "open $(BUILD)/html/index.html"
 
+# Chapters open as notebooks (bookbuild/lab.py writes the tooling environment's
+# JupyterLab settings); root (containers) needs --allow-root.
 lab: env notebooks
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(VENV)/tooling/bin/jupyter lab --notebook-dir=$(CURDIR)
+	@$(TOOLING) -m bookbuild.lab settings --prefix $(CURDIR)/$(VENV)/tooling
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(VENV)/tooling/bin/jupyter lab \
+	  --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(BUILD)
