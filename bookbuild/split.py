@@ -3,7 +3,8 @@
 A framework's notebook holds the prose, the shared code cells and that
 framework's cells, with the framework's kernel in its metadata, so it opens in
 Jupyter on the right kernel and runs with Run All. Figures become attachments
-of their markdown cells, so a downloaded notebook shows them too.
+of their markdown cells, so a downloaded notebook shows them too; an SVG
+diagram travels with its PNG twin (see bookbuild/pngtwin.py).
 """
 import base64
 import mimetypes
@@ -12,17 +13,12 @@ import re
 
 import nbformat
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS, answers
+from bookbuild import FRAMEWORKS, answers, pngtwin
 from bookbuild.files import write_notebook_atomically
+from bookbuild.kernels import kernelspec
 from bookbuild.source import ChapterError, read_chapter
 
 IMAGE_LINK = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)')
-
-
-def kernelspec(framework):
-    return {'name': KERNELS[framework],
-            'display_name': f'Python 3 (d2l {FRAMEWORK_LABELS[framework]})',
-            'language': 'python'}
 
 
 def notebook_name(chapter_name, framework):
@@ -44,8 +40,18 @@ def _markdown_cell(cell, chapter):
                                f'{image})')
         mime = mimetypes.guess_type(image.name)[0] or \
             'application/octet-stream'
-        attachments[image.name] = {
-            mime: base64.b64encode(image.read_bytes()).decode('ascii')}
+        bundle = {mime: base64.b64encode(image.read_bytes()).decode('ascii')}
+        if mime == 'image/svg+xml':
+            # JupyterLab draws an attachment by its first type and not as
+            # SVG; nbformat writes the types sorted, so the PNG twin comes
+            # first.
+            try:
+                twin = pngtwin.check_twin(image)
+            except pngtwin.TwinError as e:
+                raise ChapterError(chapter.path, cell.line, str(e)) from e
+            bundle['image/png'] = base64.b64encode(
+                twin.read_bytes()).decode('ascii')
+        attachments[image.name] = dict(sorted(bundle.items()))
         return f'![{match["alt"]}](attachment:{image.name})'
 
     source = IMAGE_LINK.sub(attach, cell.source)
