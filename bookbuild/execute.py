@@ -20,7 +20,7 @@ import nbformat
 
 from bookbuild.envfile import lock_pins
 from bookbuild.files import write_notebook_atomically
-from bookbuild.progress import Progress
+from bookbuild.progress import FileTail, Progress
 from d2l_local import MODULES as LIBRARY_MODULES
 
 # Bump when the way notebooks are executed changes what they output.
@@ -115,6 +115,17 @@ def _traceback_tail(error):
     return '\n'.join('    ' + t for t in text[-TRACEBACK_LINES:])
 
 
+def kernel_manager(kernel):
+    """The manager of a d2l kernel. Where pyzmq can, the manager gives the
+    kernel CurveZMQ keys (its kernelspec declares it takes them): its sockets
+    are encrypted, and it does not warn in the build log that they are not."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    encryption = 'auto' if zmq.has('curve') else 'disabled'
+    return AsyncKernelManager(kernel_name=kernel,
+                              transport_encryption=encryption)
+
+
 def run_notebook(nb, framework, mode, cell_timeout, workdir,
                  progress=None):
     """Execute `nb` in place on its kernel; raise ExecutionError naming the
@@ -140,12 +151,18 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
                         f'{cell.metadata["d2l_book"]["code_line"]})')
 
     client = NotebookClient(
-        nb, kernel_name=kernel, timeout=cell_timeout,
+        nb, km=kernel_manager(kernel), timeout=cell_timeout,
         resources={'metadata': {'path': str(workdir)}},
         on_cell_start=on_cell_start, allow_errors=False,
         record_timing=False)
+    # Named per chapter and framework: two builds may share a workdir.
+    progress_file = (pathlib.Path(workdir) /
+                     f'.{meta["chapter"]}-{framework}.progress')
     try:
-        with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1'):
+        with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1',
+                         D2L_PROGRESS_FILE=str(progress_file)), \
+                FileTail(progress_file, progress,
+                         f'{meta["chapter"]}/{framework}'):
             client.execute()
     except NoSuchKernel as e:
         raise ExecutionError(
