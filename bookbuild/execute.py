@@ -156,7 +156,7 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
         on_cell_start=on_cell_start, allow_errors=False,
         record_timing=False)
     # Named per chapter and framework: two builds may share a workdir.
-    progress_file = (pathlib.Path(workdir) /
+    progress_file = (pathlib.Path(workdir).absolute() /
                      f'.{meta["chapter"]}-{framework}.progress')
     try:
         with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1',
