@@ -131,11 +131,14 @@ html: env-book
 	@echo "open $(BUILD)/html/index.html"
 
 # Chapters open as notebooks (bookbuild/lab.py writes the tooling environment's
-# JupyterLab settings); root (containers) needs --allow-root.
+# JupyterLab settings) and open unmodified (bookbuild/labcontents.py); root
+# (containers) needs --allow-root. `-m jupyterlab` from the repository root
+# imports bookbuild from this checkout.
 lab: env notebooks
 	@$(TOOLING) -m bookbuild.lab settings --prefix $(CURDIR)/$(VENV)/tooling
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(VENV)/tooling/bin/jupyter lab \
-	  --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m jupyterlab \
+	  --notebook-dir=$(CURDIR) --ServerApp.contents_manager_class=bookbuild.labcontents.BookContentsManager \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(BUILD)

@@ -19,8 +19,13 @@ import sys
 # The plugin and factory names are JupyterLab's and jupyterlab-jupytext's.
 DOCMANAGER = '@jupyterlab/docmanager-extension:plugin'
 JUPYTEXT_NOTEBOOK = 'Jupytext Notebook'
-OVERRIDES = {DOCMANAGER: {'defaultViewers': {
-    'markdown': JUPYTEXT_NOTEBOOK, 'myst': JUPYTEXT_NOTEBOOK}}}
+OVERRIDES = {
+    DOCMANAGER: {'defaultViewers': {
+        'markdown': JUPYTEXT_NOTEBOOK, 'myst': JUPYTEXT_NOTEBOOK}},
+    # The book works offline: no asking to fetch news from the web.
+    '@jupyterlab/apputils-extension:notification': {
+        'fetchNews': 'false', 'checkForUpdates': False},
+}
 FILE_NAME = 'd2l-book.json'
 
 

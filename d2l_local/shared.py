@@ -520,10 +520,11 @@ class ProgressBoard(HyperParameters):
             line = self.data[label]
             if line:
                 # Markers: a validation curve after one epoch is one point,
-                # which a line alone does not draw.
+                # which a line alone does not draw; unclipped, since that
+                # point sits on the right edge (x = the last epoch).
                 axes.plot([p[0] for p in line], [p[1] for p in line],
                           linestyle=ls, color=color, label=label,
-                          marker='o', markersize=3)
+                          marker='o', markersize=3, clip_on=False)
         axes.set_xlabel(self.xlabel or 'epoch')
         if self.ylabel:
             axes.set_ylabel(self.ylabel)

@@ -126,27 +126,50 @@ def test_a_d2l_kernel_skips_other_frameworks_cells(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('path', CHAPTERS, ids=lambda p: p.stem)
-def test_jupytext_contents_manager_saves_a_chapter_unchanged(path, tmp_path):
-    """Open and save as JupyterLab does (with the kernel's language_info
-    added on opening): the file is byte for byte the same."""
-    pytest.importorskip('jupyter_server')
-    from jupyter_server.services.contents.largefilemanager import \
-        AsyncLargeFileManager
-    from jupytext.async_contentsmanager import \
-        build_async_jupytext_contents_manager_class
-
-    shutil.copy(path, tmp_path / path.name)
-    manager = build_async_jupytext_contents_manager_class(
-        AsyncLargeFileManager)(root_dir=str(tmp_path))
+def test_the_labs_contents_manager_saves_a_chapter_unchanged(path, tmp_path,
+                                                              monkeypatch):
+    """Open and save as JupyterLab does: it adds the kernel's language_info
+    and rewrites the kernelspec, keys in its own order. The file stays byte
+    for byte the same, and what was read already had the language_info (so
+    JupyterLab found nothing to change, and nothing unsaved)."""
+    from bookbuild import labcontents
+    kernels.install('pytorch', sys.executable, tmp_path / 'prefix')
+    monkeypatch.setenv('JUPYTER_PATH',
+                       str(tmp_path / 'prefix' / 'share' / 'jupyter'))
+    (tmp_path / 'book').mkdir()
+    shutil.copy(path, tmp_path / 'book' / path.name)
+    manager = labcontents.BookContentsManager(
+        root_dir=str(tmp_path / 'book'))
 
     async def open_and_save():
         model = await manager.get(path.name, content=True, type='notebook')
         nb = model['content']
-        nb['metadata']['language_info'] = {
-            'name': 'python', 'version': '3.11.2', 'mimetype': 'text/x-python',
-            'file_extension': '.py'}
+        read_info = dict(nb['metadata'].get('language_info', {}))
+        spec = nb['metadata']['kernelspec']
+        nb['metadata']['kernelspec'] = {'name': spec['name'],
+                                        'display_name': spec['display_name'],
+                                        'language': spec['language']}
         await manager.save({'type': 'notebook', 'format': 'json',
                             'content': nb}, path.name)
+        return read_info
 
-    asyncio.run(open_and_save())
-    assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+    read_info = asyncio.run(open_and_save())
+    assert (tmp_path / 'book' / path.name).read_bytes() == path.read_bytes()
+    assert read_info == labcontents.kernel_language_info('d2l-pytorch')
+    assert read_info['version'] == sys.version.split()[0]
+    assert read_info['name'] == 'python'
+
+
+def test_language_info_is_filled_only_where_missing_or_bare():
+    from bookbuild import labcontents
+    labcontents.kernel_language_info.__defaults__[0]['d2l-x'] = {
+        'name': 'python', 'version': '3.11.9'}
+    meta = {'kernelspec': {'name': 'd2l-x'}, 'language_info': {
+        'name': 'python'}}
+    assert labcontents.fill_language_info(meta)
+    assert meta['language_info']['version'] == '3.11.9'
+    kept = {'kernelspec': {'name': 'd2l-x'}, 'language_info': {
+        'name': 'python', 'version': '3.10.0'}}
+    assert not labcontents.fill_language_info(kept)
+    assert not labcontents.fill_language_info({'kernelspec': {
+        'name': 'no-such-kernel-anywhere'}})

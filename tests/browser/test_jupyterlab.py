@@ -1,0 +1,280 @@
+"""The DenseNet chapter as a learner runs it: in a real JupyterLab.
+
+JupyterLab runs from the tooling environment on 127.0.0.1 (a free port, a
+token) over a copy of the chapter, with the d2l kernels and the settings
+override registered as the Makefile does, but into temporary folders. The
+test double-clicks the chapter in the file browser, picks a kernel in
+JupyterLab's kernel dialog, runs all cells in smoke mode, saves, and checks
+the page and the file. Screenshots land in build/screenshots/.
+"""
+import contextlib
+import os
+import pathlib
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bookbuild import FRAMEWORK_LABELS, kernels, lab
+from bookbuild.source import read_chapter
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CHAPTER = ROOT / 'chapters' / 'densenet.md'
+SCREENSHOTS = ROOT / 'build' / 'screenshots'
+TOKEN = 'd2l-browser-test'
+CONTENTS_MANAGER = 'bookbuild.labcontents.BookContentsManager'
+# Run All of the chapter in smoke mode: JAX takes about a minute on 2 cores.
+RUN_ALL_SECONDS = 420
+# What each framework prints of the chapter's claims.
+SHAPE_23 = {'pytorch': 'torch.Size([4, 23, 8, 8])', 'jax': '(4, 8, 8, 23)'}
+FRAMEWORKS_RUN = ('jax', 'pytorch')
+
+
+def framework_python(framework):
+    return ROOT / '.venv' / framework / 'bin' / 'python'
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def lab_server(tmp_path_factory):
+    missing = [fw for fw in FRAMEWORKS_RUN
+               if not framework_python(fw).is_file()]
+    if missing:
+        pytest.skip(f'no environment for {", ".join(missing)} (make env)')
+    tmp = tmp_path_factory.mktemp('lab')
+    book = tmp / 'book'
+    shutil.copytree(ROOT / 'chapters', book / 'chapters')
+    prefix = tmp / 'prefix'
+    for fw in FRAMEWORKS_RUN:
+        kernels.install(fw, framework_python(fw), prefix)
+    settings = tmp / 'app-settings'
+    lab.write_settings(settings)
+    port = free_port()
+    env = dict(os.environ,
+               JUPYTER_PATH=str(prefix / 'share' / 'jupyter'),
+               JUPYTER_CONFIG_DIR=str(tmp / 'config'),
+               JUPYTER_RUNTIME_DIR=str(tmp / 'runtime'),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp / 'user-settings'),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / 'workspaces'),
+               PYTHONPATH=str(ROOT), D2L_MODE='smoke')
+    command = [sys.executable, '-m', 'jupyterlab', '--no-browser',
+               '--ip=127.0.0.1', f'--port={port}', '--port-retries=0',
+               f'--IdentityProvider.token={TOKEN}',
+               f'--ServerApp.root_dir={book}',
+               f'--LabApp.app_settings_dir={settings}',
+               f'--ServerApp.contents_manager_class={CONTENTS_MANAGER}',
+               '--LabApp.expose_app_in_browser=True']
+    if os.getuid() == 0:
+        command.append('--allow-root')
+    log = open(tmp / 'jupyterlab.log', 'w')
+    server = subprocess.Popen(command, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, cwd=book)
+    base = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f'{base}/api/status?token={TOKEN}',
+                                       timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail('JupyterLab did not start:\n' +
+                                (tmp / 'jupyterlab.log').read_text()[-3000:])
+                time.sleep(0.5)
+        yield {'base': base, 'book': book, 'log': tmp / 'jupyterlab.log'}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def lab_page(lab_server, browser):
+    context = browser.new_context(viewport={'width': 1400, 'height': 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f'{lab_server["base"]}/lab?token={TOKEN}')
+    page.wait_for_selector('.jp-DirListing-item', timeout=90_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f'jupyterlab-{name}.png'))
+
+
+def listing_item(page, name):
+    return page.locator('.jp-DirListing-item').filter(
+        has=page.locator('.jp-DirListing-itemText',
+                         has_text=re.compile(f'^{re.escape(name)}$')))
+
+
+def notebook_tab_dirty(page):
+    return page.locator('.lm-TabBar-tab.lm-mod-current.jp-mod-dirty').count() > 0
+
+
+def wait_for_kernel_idle(page, display_name, timeout=120):
+    """Until the notebook's toolbar names the kernel and it is idle."""
+    page.wait_for_function(
+        """(name) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const ctx = panel && panel.sessionContext;
+            return ctx && ctx.kernelDisplayName === name &&
+                   ctx.kernelDisplayStatus === 'idle';
+        }""", arg=display_name, timeout=timeout * 1000)
+
+
+def pick_kernel(page, display_name):
+    """Through JupyterLab's kernel dialog, as a learner does."""
+    page.locator('.jp-NotebookPanel-toolbar .jp-KernelName').first.click()
+    dialog = page.locator('.jp-Dialog')
+    dialog.wait_for()
+    dialog.locator('select').select_option(label=display_name)
+    dialog.locator('.jp-Dialog-button.jp-mod-accept').click()
+    dialog.wait_for(state='detached')
+    wait_for_kernel_idle(page, display_name)
+
+
+def run_all_and_wait(page):
+    page.evaluate("window.jupyterapp.commands.execute("
+                  "'notebook:run-all-cells')")
+    # Every code cell has run once Run All is through: it has an execution
+    # count and the kernel is idle again.
+    page.wait_for_function(
+        """() => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const cells = panel.content.widgets.filter(
+                c => c.model.type === 'code');
+            return panel.sessionContext.kernelDisplayStatus === 'idle' &&
+                cells.every(c => c.model.executionCount !== null &&
+                                 c.model.executionState !== 'running');
+        }""", timeout=RUN_ALL_SECONDS * 1000, polling=1000)
+
+
+def cell_outputs(page):
+    """Each code cell's tags and the text of its outputs, from the model."""
+    return page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.widgets
+            .filter(c => c.model.type === 'code').map(c => ({
+                tags: c.model.getMetadata('tags') || [],
+                outputs: c.model.outputs.toJSON()}))""")
+
+
+def output_text(output):
+    if output['output_type'] == 'stream':
+        return ''.join(output['text'])
+    if output['output_type'] == 'error':
+        return f'{output["ename"]}: {output["evalue"]}'
+    return ''.join(output.get('data', {}).get('text/plain', ''))
+
+
+def rendered_images(page):
+    """The diagrams (markdown images) and the plots (outputs) on screen,
+    each with its natural width once scrolled into view and loaded."""
+    return page.evaluate(
+        """async () => {
+            const out = {diagrams: [], plots: []};
+            const panel = window.jupyterapp.shell.currentWidget;
+            for (const cell of panel.content.widgets) {
+                await panel.content.scrollToItem(
+                    panel.content.widgets.indexOf(cell));
+                for (const img of cell.node.querySelectorAll(
+                        '.jp-MarkdownOutput img')) {
+                    if (!img.complete) await img.decode().catch(() => {});
+                    out.diagrams.push({alt: img.alt, width: img.naturalWidth});
+                }
+                for (const node of cell.node.querySelectorAll(
+                        '.jp-OutputArea-output img, .jp-OutputArea-output svg')) {
+                    const box = node.getBoundingClientRect();
+                    out.plots.push({tag: node.tagName, width: box.width,
+                                    height: box.height});
+                }
+            }
+            return out;
+        }""")
+
+
+def save(page):
+    page.keyboard.press('Control+s')
+    page.wait_for_function(
+        """() => !window.jupyterapp.shell.currentWidget.context.model.dirty""")
+    time.sleep(1)  # the contents manager has written the file
+
+
+def check_run(page, framework, chapter):
+    label = FRAMEWORK_LABELS[framework]
+    cells = cell_outputs(page)
+    errors = [output_text(o) for c in cells for o in c['outputs']
+              if o['output_type'] == 'error' or
+              (o['output_type'] == 'stream' and o['name'] == 'stderr')]
+    assert not errors, f'{framework}: error output: {errors[:3]}'
+    text = '\n'.join(output_text(o) for c in cells for o in c['outputs'])
+    assert SHAPE_23[framework] in text
+    assert '758,226 trainable parameters' in text
+    assert re.search(r'val acc \d\.\d{3}; 1 epoch\(s\) in', text), text[-2000:]
+    # Every other framework's cell says it was skipped, naming both.
+    for cell, source in zip(cells, chapter.code_cells()):
+        if source.framework in (None, framework):
+            assert not any('[skipped' in output_text(o)
+                           for o in cell['outputs']), source.line
+            continue
+        notes = [output_text(o) for o in cell['outputs']]
+        assert notes == [
+            f'[skipped: this cell is for {FRAMEWORK_LABELS[source.framework]}'
+            f'; this kernel runs {label}]\n'], (source.line, notes)
+    images = rendered_images(page)
+    diagrams = {d['alt'][:20]: d['width'] for d in images['diagrams']}
+    assert len(diagrams) == 2 and all(w > 100 for w in diagrams.values()), \
+        images['diagrams']
+    assert any(p['width'] > 150 and p['height'] > 100
+               for p in images['plots']), images['plots']
+
+
+def test_the_chapter_runs_whole_on_two_kernels(lab_server, lab_page):
+    page = lab_page
+    chapter = read_chapter(CHAPTER)
+    on_disk = lab_server['book'] / 'chapters' / 'densenet.md'
+    original = on_disk.read_text()
+    listing_item(page, 'chapters').dblclick()
+    listing_item(page, 'densenet.md').dblclick()
+    # A notebook, not the text editor: double-click follows the override.
+    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell')
+    wait_for_kernel_idle(page, kernels.kernelspec('pytorch')['display_name'])
+    time.sleep(2)  # any metadata update from the kernel has landed
+    screenshot(page, 'opened')
+    assert not notebook_tab_dirty(page), 'opening marked the chapter unsaved'
+
+    for framework in FRAMEWORKS_RUN:
+        spec = kernels.kernelspec(framework)
+        pick_kernel(page, spec['display_name'])
+        start = time.monotonic()
+        run_all_and_wait(page)
+        seconds = time.monotonic() - start
+        print(f'Run All on {spec["name"]}: {seconds:.0f} s')
+        screenshot(page, f'{framework}-run-all')
+        check_run(page, framework, chapter)
+        save(page)
+        # Saving wrote nothing but the kernel choice back.
+        expected = original.replace(
+            kernels.kernelspec('pytorch')['display_name'],
+            spec['display_name']).replace('name: d2l-pytorch',
+                                          f'name: {spec["name"]}')
+        assert on_disk.read_text() == expected, framework
+    # Back on the chapter's own kernel, the file is what it was.
+    assert on_disk.read_text() == original
