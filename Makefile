@@ -186,4 +186,4 @@ test-chapters: env
 
 test-browser: env
 	$(TOOLING) -m bookbuild html --mode smoke --build-dir $(SMOKE)
-	D2L_BOOK_PAGE=$(SMOKE)/html/densenet.html $(TOOLING) -m pytest -q tests/browser
+	D2L_BOOK_PAGE=$(SMOKE)/html/densenet.html D2L_EXECUTED_DIR=$(SMOKE)/executed $(TOOLING) -m pytest -q tests/browser

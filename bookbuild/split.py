@@ -13,7 +13,7 @@ import re
 
 import nbformat
 
-from bookbuild import FRAMEWORKS, answers, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers, pngtwin
 from bookbuild.files import write_notebook_atomically
 from bookbuild.kernels import kernelspec
 from bookbuild.source import ChapterError, read_chapter
@@ -75,6 +75,20 @@ def _code_cell(cell, index):
     return answers.mark_notebook_cell(nb_cell, cell)
 
 
+def framework_note(chapter, framework):
+    """A line under the title saying whose tabs this notebook holds: its
+    code cells carry no label of their own in JupyterLab."""
+    label = FRAMEWORK_LABELS[framework]
+    cell = nbformat.v4.new_markdown_cell(
+        f'*The {label} notebook of this chapter: its shared code and the '
+        f'{label} tab of every tab group, on the kernel '
+        f'"{kernelspec(framework)["display_name"]}". Generated from '
+        f'`chapters/{chapter.path.name}`; edit the chapter, not this '
+        'file.*')
+    cell.metadata['d2l_book'] = {'framework_note': framework}
+    return cell
+
+
 def chapter_notebook(chapter, framework):
     """The nbformat notebook of one chapter for one framework."""
     if framework not in FRAMEWORKS:
@@ -91,6 +105,8 @@ def chapter_notebook(chapter, framework):
     for cell in chapter.cells:
         if cell.kind == 'markdown':
             nb.cells.append(_markdown_cell(cell, chapter))
+            if len(nb.cells) == 1:
+                nb.cells.append(framework_note(chapter, framework))
             continue
         if cell.framework in (None, framework):
             nb.cells.append(_code_cell(cell, code_index))

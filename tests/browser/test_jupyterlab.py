@@ -5,7 +5,10 @@ token) over a copy of the chapter, with the d2l kernels and the settings
 override registered as the Makefile does, but into temporary folders. The
 test double-clicks the chapter in the file browser, picks a kernel in
 JupyterLab's kernel dialog, runs all cells in smoke mode, saves, and checks
-the page and the file. Screenshots land in build/screenshots/.
+the page and the file; and it opens a notebook split writes and, where
+$D2L_EXECUTED_DIR names the smoke build's executed notebooks (make
+test-browser), an executed one: untrusted, they show their figures.
+Screenshots land in build/screenshots/.
 """
 import contextlib
 import os
@@ -22,6 +25,7 @@ import pytest
 
 from bookbuild import FRAMEWORK_LABELS, kernels, lab
 from bookbuild.source import read_chapter
+from bookbuild.split import split_chapter
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / 'chapters' / 'densenet.md'
@@ -54,6 +58,11 @@ def lab_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('lab')
     book = tmp / 'book'
     shutil.copytree(ROOT / 'chapters', book / 'chapters')
+    split_chapter(CHAPTER, book / 'notebooks', ['jax'])
+    executed = os.environ.get('D2L_EXECUTED_DIR')
+    if executed and (pathlib.Path(executed) / 'densenet-jax.ipynb').is_file():
+        shutil.copy(pathlib.Path(executed) / 'densenet-jax.ipynb',
+                    book / 'notebooks' / 'densenet-jax-executed.ipynb')
     prefix = tmp / 'prefix'
     for fw in FRAMEWORKS_RUN:
         kernels.install(fw, framework_python(fw), prefix)
@@ -63,6 +72,8 @@ def lab_server(tmp_path_factory):
     env = dict(os.environ,
                JUPYTER_PATH=str(prefix / 'share' / 'jupyter'),
                JUPYTER_CONFIG_DIR=str(tmp / 'config'),
+               # Its own trust database too: notebooks open untrusted.
+               JUPYTER_DATA_DIR=str(tmp / 'data'),
                JUPYTER_RUNTIME_DIR=str(tmp / 'runtime'),
                JUPYTERLAB_SETTINGS_DIR=str(tmp / 'user-settings'),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / 'workspaces'),
@@ -278,3 +289,74 @@ def test_the_chapter_runs_whole_on_two_kernels(lab_server, lab_page):
         assert on_disk.read_text() == expected, framework
     # Back on the chapter's own kernel, the file is what it was.
     assert on_disk.read_text() == original
+
+
+def open_from_root(page, *names):
+    page.locator('.jp-BreadCrumbs-home').first.click()
+    for name in names:
+        listing_item(page, name).dblclick()
+    page.wait_for_function(
+        """(name) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            return panel && panel.context && panel.context.path.endsWith(name)
+                && panel.content && panel.content.widgets.length > 0;
+        }""", arg=names[-1])
+
+
+def figures_on_screen(page):
+    """Natural widths of the markdown images and of the output images."""
+    return page.evaluate(
+        """async () => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            const out = {diagrams: [], plots: [], svgs: 0};
+            for (let i = 0; i < panel.content.widgets.length; i++) {
+                await panel.content.scrollToItem(i);
+                const node = panel.content.widgets[i].node;
+                for (const img of node.querySelectorAll(
+                        '.jp-MarkdownOutput img')) {
+                    await img.decode().catch(() => {});
+                    out.diagrams.push(img.naturalWidth);
+                }
+                for (const img of node.querySelectorAll(
+                        '.jp-OutputArea-output.jp-RenderedImage img')) {
+                    await img.decode().catch(() => {});
+                    out.plots.push(img.naturalWidth);
+                }
+                out.svgs += node.querySelectorAll(
+                    '.jp-OutputArea-output.jp-RenderedSVG svg').length;
+            }
+            return out;
+        }""")
+
+
+def check_opened_notebook(page, name):
+    wait_for_kernel_idle(page, kernels.kernelspec('jax')['display_name'])
+    time.sleep(2)
+    screenshot(page, name.replace('.ipynb', ''))
+    assert not notebook_tab_dirty(page), f'opening marked {name} unsaved'
+    assert not page.evaluate(
+        "window.jupyterapp.shell.currentWidget.content.widgets"
+        ".every(c => c.model.trusted)"), f'{name} should open untrusted'
+    figures = figures_on_screen(page)
+    assert len(figures['diagrams']) == 2 and min(figures['diagrams']) > 100, \
+        figures
+    return figures
+
+
+def test_a_generated_notebook_opens_clean_with_its_diagrams(lab_server,
+                                                            lab_page):
+    open_from_root(lab_page, 'notebooks', 'densenet-jax.ipynb')
+    check_opened_notebook(lab_page, 'densenet-jax.ipynb')
+
+
+def test_an_executed_notebook_shows_its_plots_untrusted(lab_server,
+                                                        lab_page):
+    name = 'densenet-jax-executed.ipynb'
+    if not (lab_server['book'] / 'notebooks' / name).is_file():
+        pytest.skip('no executed notebook: D2L_EXECUTED_DIR names the '
+                    "smoke build's executed/ (make test-browser sets it)")
+    open_from_root(lab_page, 'notebooks', name)
+    figures = check_opened_notebook(lab_page, name)
+    # Untrusted, JupyterLab draws no SVG output: the PNG beside it shows.
+    assert figures['plots'] and min(figures['plots']) > 100, figures
+    assert figures['svgs'] == 0, figures

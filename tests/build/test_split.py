@@ -8,7 +8,7 @@ import jupytext
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORKS, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, pngtwin
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
 from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
@@ -51,6 +51,9 @@ def test_split_writes_one_notebook_per_framework(chapter_file, tmp_path,
     assert f"NAME = {framework!r}" in code[0].source
     prose = [c for c in nb.cells if c.cell_type == 'markdown']
     assert prose[0].source.startswith('# A Small Chapter')
+    label = FRAMEWORK_LABELS[framework]
+    assert prose[1].source.startswith(f'*The {label} notebook of this chapter')
+    assert f'(d2l {label})' in prose[1].source
 
 
 def test_jupytext_reads_the_same_cells(chapter_file):
