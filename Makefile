@@ -38,7 +38,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html notebooks test test-build test-d2l test-chapters test-browser lab lock clean help
+.PHONY: env env-book env-reference FORCE html notebooks figures test test-build test-d2l test-chapters test-browser lab lock clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -47,6 +47,7 @@ help:
 	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
+	@echo "make figures    redraw the PNG twins of the chapters' SVG diagrams (for Jupyter)"
 	@echo "make env-reference  the d2l 1.0.3 reference environment (.venv/d2l-reference), for bench/upstream_d2l.py"
 	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
 	@echo "make clean      remove $(BUILD)/"
@@ -125,6 +126,11 @@ lock: $(VENV)/tooling/.installed
 
 notebooks: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild notebooks --build-dir $(BUILD)
+
+# JupyterLab does not draw SVG attachments: each diagram has a committed PNG
+# twin, drawn by Chromium (bookbuild/pngtwin.py); split refuses a stale one.
+figures: $(VENV)/tooling/.installed $(VENV)/.debs-test
+	$(TOOLING) -m bookbuild.pngtwin
 
 html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))

@@ -175,6 +175,7 @@ def test_epoch_lines_reach_the_log_while_the_cell_runs(
                 time.monotonic() < deadline:
             time.sleep(0.1)
         print('log showed epoch 1:', pathlib.Path({str(marker)!r}).exists())
+        os.write(2, b'I0000 a C++ library logs at start-up\\n')
         report_progress('epoch 2/2: train loss 0.500')""")))
     nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
     stream = MarkingStream('small/jax: epoch 1/2: train loss 1.000', marker)
@@ -188,4 +189,20 @@ def test_epoch_lines_reach_the_log_while_the_cell_runs(
     log = stream.getvalue()
     assert 'small/jax: epoch 2/2: train loss 0.500' in log
     assert not list((tmp_path / 'executed').glob('.*.progress'))
-    assert 'without encryption' not in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert 'without encryption' not in err
+    assert 'a C++ library logs' not in err + log
+
+
+def test_a_dead_kernel_shows_what_it_printed(chapter_file, tmp_path,
+                                             fake_kernels, library):
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print('mode', os.environ.get('D2L_MODE'))",
+        "os.write(2, b'last words of the kernel\\n'); os._exit(3)"))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['mxnet']
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library)
+    message = str(info.value)
+    assert 'framework mxnet: code cell 2 of 3' in message
+    assert 'killed its kernel' in message
+    assert 'last words of the kernel' in message
