@@ -1,6 +1,7 @@
 """JupyterLab's contents manager for the book: Jupytext's, plus the kernel's
-language_info, so that opening a chapter marks nothing unsaved, and a fixed
-order of the kernelspec's keys, so that saving one rewrites nothing.
+language_info, so that opening a chapter marks nothing unsaved, and the
+chapter's own kernelspec on saving, so that saving rewrites nothing but the
+edit.
 
 When a kernel connects, JupyterLab writes the kernel's `language_info` into
 the notebook's metadata, and any change marks the notebook unsaved. Jupytext's
@@ -10,9 +11,11 @@ though saving writes the same bytes. This manager fills in, as a notebook is
 read, the language_info that the kernel its kernelspec names reports; a
 language_info already in the notebook is left as it is.
 
-JupyterLab also rewrites the kernelspec when a kernel starts, with its keys in
-its own order, and Jupytext writes a YAML header in the order it is given: on
-saving, the keys are put back in sorted order, the chapters' (and nbformat's).
+JupyterLab also rewrites the kernelspec when a kernel starts: the one this
+session runs on, keys in its own order. A Markdown chapter keeps the
+kernelspec it has on disk (the kernel a reader starts on; choosing another
+kernel changes the framework of the session, not the chapter), and keys are
+saved sorted, as in the chapters and in nbformat's notebooks.
 
     jupyter lab --ServerApp.contents_manager_class=bookbuild.labcontents.BookContentsManager
 
@@ -20,7 +23,10 @@ saving, the keys are put back in sorted order, the chapters' (and nbformat's).
 manager already and leaves it).
 """
 import json
+import os
 import subprocess
+
+import jupytext
 
 from jupyter_server.services.contents.largefilemanager import \
     AsyncLargeFileManager
@@ -76,11 +82,30 @@ class BookContentsManager(
     async def save(self, model, path=''):
         content = model.get('content')
         if model.get('type') == 'notebook' and content:
-            metadata = content.get('metadata') or {}
+            metadata = content.setdefault('metadata', {})
+            kept = self.chapter_kernelspec(path)
+            if kept:
+                metadata['kernelspec'] = kept
             if isinstance(metadata.get('kernelspec'), dict):
                 metadata['kernelspec'] = dict(
                     sorted(metadata['kernelspec'].items()))
         return await super().save(model, path)
+
+    def chapter_kernelspec(self, path):
+        """The kernelspec a Markdown chapter on disk names, or None.
+
+        A chapter's kernelspec is the kernel every reader starts on, not the
+        one this session picked: JupyterLab's autosave would otherwise write
+        a learner's choice of framework into the chapter."""
+        if not path.endswith('.md'):
+            return None
+        os_path = self._get_os_path(path.strip('/'))
+        if not os.path.isfile(os_path):
+            return None
+        try:
+            return jupytext.read(os_path).metadata.get('kernelspec')
+        except Exception:  # unreadable: the save reports its own error
+            return None
 
     async def get(self, path, *args, **kwargs):
         model = await super().get(path, *args, **kwargs)

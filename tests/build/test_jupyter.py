@@ -129,9 +129,10 @@ def test_a_d2l_kernel_skips_other_frameworks_cells(tmp_path, monkeypatch):
 def test_the_labs_contents_manager_saves_a_chapter_unchanged(path, tmp_path,
                                                               monkeypatch):
     """Open and save as JupyterLab does: it adds the kernel's language_info
-    and rewrites the kernelspec, keys in its own order. The file stays byte
-    for byte the same, and what was read already had the language_info (so
-    JupyterLab found nothing to change, and nothing unsaved)."""
+    and writes the session's kernelspec (another framework's, keys in its
+    own order). The file stays byte for byte the same, and what was read
+    already had the language_info (so JupyterLab found nothing to change,
+    and nothing unsaved)."""
     from bookbuild import labcontents
     kernels.install('pytorch', sys.executable, tmp_path / 'prefix')
     monkeypatch.setenv('JUPYTER_PATH',
@@ -145,16 +146,31 @@ def test_the_labs_contents_manager_saves_a_chapter_unchanged(path, tmp_path,
         model = await manager.get(path.name, content=True, type='notebook')
         nb = model['content']
         read_info = dict(nb['metadata'].get('language_info', {}))
-        spec = nb['metadata']['kernelspec']
-        nb['metadata']['kernelspec'] = {'name': spec['name'],
-                                        'display_name': spec['display_name'],
-                                        'language': spec['language']}
+        # The session runs on JAX; JupyterLab's key order.
+        nb['metadata']['kernelspec'] = {
+            'name': 'd2l-jax', 'language': 'python',
+            'display_name': kernels.kernelspec('jax')['display_name']}
         await manager.save({'type': 'notebook', 'format': 'json',
                             'content': nb}, path.name)
         return read_info
 
     read_info = asyncio.run(open_and_save())
     assert (tmp_path / 'book' / path.name).read_bytes() == path.read_bytes()
+
+    async def edit_title_and_save():
+        model = await manager.get(path.name, content=True, type='notebook')
+        nb = model['content']
+        title = nb['cells'][0]
+        title['source'] = title['source'].replace('\n', ' (edited)\n', 1)
+        await manager.save({'type': 'notebook', 'format': 'json',
+                            'content': nb}, path.name)
+
+    asyncio.run(edit_title_and_save())
+    before = path.read_text().splitlines()
+    after = (tmp_path / 'book' / path.name).read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(before) == len(after) and len(changed) == 1, changed
+    assert changed[0][1] == changed[0][0] + ' (edited)'
     assert read_info == labcontents.kernel_language_info('d2l-pytorch')
     assert read_info['version'] == sys.version.split()[0]
     assert read_info['name'] == 'python'
