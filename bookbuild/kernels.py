@@ -16,8 +16,10 @@ extension `d2l_local.jupyter`, which skips other frameworks' cells when a
 whole chapter runs (see that module).
 """
 import argparse
+import importlib.util
 import json
 import pathlib
+import shutil
 import sys
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS
@@ -70,10 +72,22 @@ def install(framework, python, prefix, env=None):
     if path.is_file() and path.read_text() == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
+    copy_logos(path.parent)
     tmp = path.with_suffix('.tmp')
     tmp.write_text(text)
     tmp.replace(path)
     return True
+
+
+def copy_logos(folder):
+    """ipykernel's logos, which the launcher shows, as `ipykernel install`
+    copies them (from this Python's ipykernel, if it has one)."""
+    spec = importlib.util.find_spec('ipykernel')
+    if spec is None or not spec.submodule_search_locations:
+        return
+    resources = pathlib.Path(spec.submodule_search_locations[0]) / 'resources'
+    for logo in sorted(resources.glob('logo-*')):
+        shutil.copyfile(logo, pathlib.Path(folder) / logo.name)
 
 
 def main(argv=None):

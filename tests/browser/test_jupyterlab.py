@@ -163,6 +163,19 @@ def pick_kernel(page, display_name):
 
 
 def run_all_and_wait(page):
+    """Run All; returns how many times a figure was updated in place (the
+    progress board redrawing during fit), counted from the kernel's
+    messages as JupyterLab receives them."""
+    page.evaluate(
+        """() => {
+            window.d2lUpdates = 0;
+            const kernel = window.jupyterapp.shell.currentWidget
+                .sessionContext.session.kernel;
+            kernel.iopubMessage.connect((_, msg) => {
+                if (msg.header.msg_type === 'update_display_data')
+                    window.d2lUpdates += 1;
+            });
+        }""")
     page.evaluate("window.jupyterapp.commands.execute("
                   "'notebook:run-all-cells')")
     # Every code cell has run once Run All is through: it has an execution
@@ -176,6 +189,7 @@ def run_all_and_wait(page):
                 cells.every(c => c.model.executionCount !== null &&
                                  c.model.executionState !== 'running');
         }""", timeout=RUN_ALL_SECONDS * 1000, polling=1000)
+    return page.evaluate('window.d2lUpdates')
 
 
 def cell_outputs(page):
@@ -249,6 +263,14 @@ def check_run(page, framework, chapter):
         assert notes == [
             f'[skipped: this cell is for {FRAMEWORK_LABELS[source.framework]}'
             f'; this kernel runs {label}]\n'], (source.line, notes)
+    # The board updates its figure in place: a cell shows one figure per
+    # training it ran (its summary line), however often the board drew.
+    for cell, source in zip(cells, chapter.code_cells()):
+        figures = sum(1 for o in cell['outputs']
+                      if 'image/png' in o.get('data', {}))
+        trainings = sum(output_text(o).count(' epoch(s) in ')
+                        for o in cell['outputs'])
+        assert figures <= max(trainings, 1), (source.line, figures)
     images = rendered_images(page)
     diagrams = {d['alt'][:20]: d['width'] for d in images['diagrams']}
     assert len(diagrams) == 2 and all(w > 100 for w in diagrams.values()), \
@@ -275,9 +297,12 @@ def test_the_chapter_runs_whole_on_two_kernels(lab_server, lab_page):
         spec = kernels.kernelspec(framework)
         pick_kernel(page, spec['display_name'])
         start = time.monotonic()
-        run_all_and_wait(page)
+        updates = run_all_and_wait(page)
         seconds = time.monotonic() - start
-        print(f'Run All on {spec["name"]}: {seconds:.0f} s')
+        print(f'Run All on {spec["name"]}: {seconds:.0f} s, {updates} '
+              'figure updates in place')
+        # Every training (the chapter's and the answers') redraws its board.
+        assert updates >= 3, updates
         screenshot(page, f'{framework}-run-all')
         check_run(page, framework, chapter)
         save(page)

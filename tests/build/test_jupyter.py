@@ -44,6 +44,8 @@ def test_kernel_install_writes_once_and_knows_its_framework(tmp_path):
                            'LD_LIBRARY_PATH': '/lib/x'}
     assert spec['argv'][0] == str(python.absolute())
     assert '--ext=d2l_local.jupyter' in spec['argv']
+    assert (tmp_path / 'share/jupyter/kernels/d2l-mxnet/'
+            'logo-64x64.png').is_file()
     with pytest.raises(FileNotFoundError, match='no Python for the jax'):
         kernels.install('jax', tmp_path / 'no-python', tmp_path)
 
