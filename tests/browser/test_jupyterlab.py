@@ -235,6 +235,18 @@ def rendered_images(page):
         }""")
 
 
+def scroll_to_cell(page, needle_js):
+    """Scroll to the first cell for which the JS predicate (of a cell
+    widget `c`) holds."""
+    page.evaluate(
+        f"""async () => {{
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            const i = nb.widgets.findIndex(c => {needle_js});
+            if (i >= 0) await nb.scrollToItem(i, 'start');
+        }}""")
+    time.sleep(1)
+
+
 def save(page):
     page.keyboard.press('Control+s')
     page.wait_for_function(
@@ -304,6 +316,12 @@ def test_the_chapter_runs_whole_on_two_kernels(lab_server, lab_page):
         # Every training (the chapter's and the answers') redraws its board.
         assert updates >= 3, updates
         screenshot(page, f'{framework}-run-all')
+        scroll_to_cell(page, "c.model.type === 'code' && JSON.stringify("
+                       "c.model.outputs.toJSON()).includes('[skipped')")
+        screenshot(page, f'{framework}-skip-notes')
+        scroll_to_cell(page, "c.model.sharedModel.getSource()"
+                       ".includes('trainer.fit(model, data)')")
+        screenshot(page, f'{framework}-training')
         check_run(page, framework, chapter)
         save(page)
         # Nothing edited, nothing changed: not even the kernel this session
