@@ -38,7 +38,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html notebooks translations test test-build test-d2l test-chapters test-browser lab lock clean help
+.PHONY: env env-book env-reference FORCE html notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -48,6 +48,7 @@ help:
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
 	@echo "make translations  update locales/ (templates and every language's catalogs) from the chapters"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
+	@echo "make figures    redraw the PNG twins of the chapters' SVG diagrams (for Jupyter)"
 	@echo "make env-reference  the d2l 1.0.3 reference environment (.venv/d2l-reference), for bench/upstream_d2l.py"
 	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
 	@echo "make clean      remove $(BUILD)/"
@@ -100,16 +101,13 @@ $(VENV)/%/.installed: requirements/%.txt
 
 # A framework's kernel is registered inside the tooling environment, where the
 # build and `make lab` look for kernels, and points at the environment ACCEL
-# selects; it is registered again when ACCEL changes. MXNet's kernel gets the
-# LD_LIBRARY_PATH of its CUDA libraries (see tools/cuda_library_path.py).
+# selects; bookbuild/kernels.py rewrites it only when it differs (another ACCEL,
+# a new spec). MXNet's kernel gets the LD_LIBRARY_PATH of its CUDA libraries
+# (see tools/cuda_library_path.py).
 $(KERNELS): $(call kernel,%): $(VENV)/%$(ENV_SUFFIX)/.installed $(VENV)/tooling/.installed FORCE
 	@python=$(CURDIR)/$(VENV)/$*$(ENV_SUFFIX)/bin/python; \
-	if ! grep -qF "\"$$python\"" $@ 2>/dev/null; then \
-	  $$python -m ipykernel install --prefix $(CURDIR)/$(VENV)/tooling \
-	    --name d2l-$* --display-name "Python 3 (d2l $*$(ENV_SUFFIX))" \
-	    $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)") \
-	    >/dev/null 2>&1 && echo "registered the Jupyter kernel d2l-$* ($*$(ENV_SUFFIX))"; \
-	fi
+	$(TOOLING) -m bookbuild.kernels install $* --python $$python --prefix $(CURDIR)/$(VENV)/tooling \
+	  $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)")
 
 FORCE:
 
@@ -130,6 +128,11 @@ lock: $(VENV)/tooling/.installed
 notebooks: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild notebooks --build-dir $(BUILD)
 
+# JupyterLab does not draw SVG attachments: each diagram has a committed PNG
+# twin, drawn by Chromium (bookbuild/pngtwin.py); split refuses a stale one.
+figures: $(VENV)/tooling/.installed $(VENV)/.debs-test
+	$(TOOLING) -m bookbuild.pngtwin
+
 # Every edition: English in $(BUILD)/html, each language of locales/ in
 # $(BUILD)/html/<language> (rendered from the English outputs, nothing re-run).
 html: env-book
@@ -143,8 +146,15 @@ html: env-book
 translations: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild translations $(if $(LANGUAGE),--new-language $(LANGUAGE))
 
+# Chapters open as notebooks (bookbuild/lab.py writes the tooling environment's
+# JupyterLab settings) and open unmodified (bookbuild/labcontents.py); root
+# (containers) needs --allow-root. `-m jupyterlab` from the repository root
+# imports bookbuild from this checkout.
 lab: env notebooks
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(VENV)/tooling/bin/jupyter lab --notebook-dir=$(CURDIR)
+	@$(TOOLING) -m bookbuild.lab settings --prefix $(CURDIR)/$(VENV)/tooling
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m jupyterlab \
+	  --notebook-dir=$(CURDIR) --ServerApp.contents_manager_class=bookbuild.labcontents.BookContentsManager \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(BUILD)
@@ -192,4 +202,4 @@ test-chapters: env
 
 test-browser: env
 	$(TOOLING) -m bookbuild html --mode smoke --build-dir $(SMOKE)
-	D2L_BOOK_PAGE=$(SMOKE)/html/densenet.html $(TOOLING) -m pytest -q tests/browser
+	D2L_BOOK_PAGE=$(SMOKE)/html/densenet.html D2L_EXECUTED_DIR=$(SMOKE)/executed $(TOOLING) -m pytest -q tests/browser

@@ -3,7 +3,7 @@
 Each stage is a function from files to files that can be run and tested alone;
 `python -m bookbuild` runs them in order (see bookbuild/cli.py).
 """
-FRAMEWORKS = ('pytorch', 'mxnet', 'jax', 'tensorflow')
-FRAMEWORK_LABELS = {'pytorch': 'PyTorch', 'mxnet': 'MXNet', 'jax': 'JAX',
-                    'tensorflow': 'TensorFlow'}
+# One list of frameworks and their names for the library and the build.
+from d2l_local import FRAMEWORKS, LABELS as FRAMEWORK_LABELS
+
 KERNELS = {fw: f'd2l-{fw}' for fw in FRAMEWORKS}

@@ -20,7 +20,7 @@ import nbformat
 
 from bookbuild.envfile import lock_pins
 from bookbuild.files import write_notebook_atomically
-from bookbuild.progress import Progress
+from bookbuild.progress import FileTail, Progress
 from d2l_local import MODULES as LIBRARY_MODULES
 
 # Bump when the way notebooks are executed changes what they output.
@@ -110,9 +110,29 @@ def _describe_failure(nb, cell_index, framework, reason):
             f'of {len(code_cells(nb))} ({first.strip()!r}) {reason}')
 
 
+def _log_tail(path):
+    try:
+        text = pathlib.Path(path).read_text(errors='replace')
+    except OSError:
+        return '    (no kernel log)'
+    return '\n'.join('    ' + t for t in
+                     text.strip().splitlines()[-TRACEBACK_LINES:])
+
+
 def _traceback_tail(error):
     text = str(error).strip().splitlines()
     return '\n'.join('    ' + t for t in text[-TRACEBACK_LINES:])
+
+
+def kernel_manager(kernel):
+    """The manager of a d2l kernel. Where pyzmq can, the manager gives the
+    kernel CurveZMQ keys (its kernelspec declares it takes them): its sockets
+    are encrypted, and it does not warn in the build log that they are not."""
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    encryption = 'auto' if zmq.has('curve') else 'disabled'
+    return AsyncKernelManager(kernel_name=kernel,
+                              transport_encryption=encryption)
 
 
 def run_notebook(nb, framework, mode, cell_timeout, workdir,
@@ -140,13 +160,25 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
                         f'{cell.metadata["d2l_book"]["code_line"]})')
 
     client = NotebookClient(
-        nb, kernel_name=kernel, timeout=cell_timeout,
+        nb, km=kernel_manager(kernel), timeout=cell_timeout,
         resources={'metadata': {'path': str(workdir)}},
         on_cell_start=on_cell_start, allow_errors=False,
         record_timing=False)
+    # Named per chapter and framework: two builds may share a workdir.
+    stem = str(pathlib.Path(workdir).absolute() /
+               f'.{meta["chapter"]}-{framework}')
+    progress_file = pathlib.Path(stem + '.progress')
+    # What the kernel process itself prints (TensorFlow's C++ start-up lines,
+    # ipykernel's warnings) is not the notebook's output: it goes to a file
+    # beside the executed notebook, shown only if the kernel dies.
+    kernel_log = pathlib.Path(stem + '.kernel.log')
     try:
-        with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1'):
-            client.execute()
+        with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1',
+                         D2L_PROGRESS_FILE=str(progress_file)), \
+                open(kernel_log, 'w') as log, \
+                FileTail(progress_file, progress,
+                         f'{meta["chapter"]}/{framework}'):
+            client.execute(stdout=log, stderr=log)
     except NoSuchKernel as e:
         raise ExecutionError(
             f'{meta["source"]}: chapter {meta["chapter"]}, framework '
@@ -160,7 +192,8 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
     except DeadKernelError as e:
         raise ExecutionError(_describe_failure(
             nb, state['index'], framework,
-            f'killed its kernel ({e})')) from e
+            f'killed its kernel ({e}); the kernel printed:') + '\n' +
+            _log_tail(kernel_log)) from e
     except CellExecutionError as e:
         raise ExecutionError(_describe_failure(
             nb, state['index'], framework, 'failed:') + '\n' +

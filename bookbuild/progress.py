@@ -3,7 +3,9 @@
 On a terminal one status line is rewritten in place; elsewhere (CI, a pipe)
 each change is a plain line (optionally rate-limited by `min_interval`).
 """
+import pathlib
 import sys
+import threading
 import time
 
 
@@ -15,11 +17,17 @@ class Progress:
         self.start = time.monotonic()
         self._last_plain = float('-inf')
         self._width = 0
+        # The tail of a kernel's progress file prints from its own thread.
+        self._lock = threading.RLock()
 
     def elapsed(self):
         return time.monotonic() - self.start
 
     def update(self, message):
+        with self._lock:
+            self._update(message)
+
+    def _update(self, message):
         text = f'[{self.elapsed():6.1f} s] {message}'
         if self.live:
             pad = max(0, self._width - len(text))
@@ -32,6 +40,10 @@ class Progress:
             self._last_plain = time.monotonic()
 
     def done(self):
+        with self._lock:
+            self._done()
+
+    def _done(self):
         if self.live and self._width:
             self.stream.write('\n')
             self.stream.flush()
@@ -39,6 +51,52 @@ class Progress:
 
     def say(self, message):
         """A line that always prints (stage starts, results)."""
-        self.done()
-        self.stream.write(f'[{self.elapsed():6.1f} s] {message}\n')
-        self.stream.flush()
+        with self._lock:
+            self._done()
+            self.stream.write(f'[{self.elapsed():6.1f} s] {message}\n')
+            self.stream.flush()
+
+
+class FileTail:
+    """Prints the lines a running kernel appends to a file (the Trainer's
+    per-epoch lines, see d2l_local.shared.report_progress) as they come,
+    each with a prefix naming the chapter and framework."""
+
+    def __init__(self, path, progress, prefix, interval=0.5):
+        self.path = pathlib.Path(path)
+        self.progress, self.prefix = progress, prefix
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._offset = 0
+        self._partial = ''
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text('')
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.poll()  # what came after the last poll
+        self.path.unlink(missing_ok=True)
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def poll(self):
+        try:
+            with open(self.path, encoding='utf-8', errors='replace') as f:
+                f.seek(self._offset)
+                text = f.read()
+                self._offset = f.tell()
+        except FileNotFoundError:
+            return
+        lines = (self._partial + text).split('\n')
+        self._partial = lines.pop()  # a line still being written
+        for line in lines:
+            if line.strip():
+                self.progress.say(f'{self.prefix}: {line}')

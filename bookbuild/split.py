@@ -3,7 +3,8 @@
 A framework's notebook holds the prose, the shared code cells and that
 framework's cells, with the framework's kernel in its metadata, so it opens in
 Jupyter on the right kernel and runs with Run All. Figures become attachments
-of their markdown cells, so a downloaded notebook shows them too.
+of their markdown cells, so a downloaded notebook shows them too; an SVG
+diagram travels with its PNG twin (see bookbuild/pngtwin.py).
 """
 import base64
 import mimetypes
@@ -12,17 +13,12 @@ import re
 
 import nbformat
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS, answers
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers, pngtwin
 from bookbuild.files import write_notebook_atomically
+from bookbuild.kernels import kernelspec
 from bookbuild.source import ChapterError, read_chapter
 
 IMAGE_LINK = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)')
-
-
-def kernelspec(framework):
-    return {'name': KERNELS[framework],
-            'display_name': f'Python 3 (d2l {FRAMEWORK_LABELS[framework]})',
-            'language': 'python'}
 
 
 def notebook_name(chapter_name, framework):
@@ -44,8 +40,18 @@ def _markdown_cell(cell, chapter):
                                f'{image})')
         mime = mimetypes.guess_type(image.name)[0] or \
             'application/octet-stream'
-        attachments[image.name] = {
-            mime: base64.b64encode(image.read_bytes()).decode('ascii')}
+        bundle = {mime: base64.b64encode(image.read_bytes()).decode('ascii')}
+        if mime == 'image/svg+xml':
+            # JupyterLab draws an attachment by its first type and not as
+            # SVG; nbformat writes the types sorted, so the PNG twin comes
+            # first.
+            try:
+                twin = pngtwin.check_twin(image)
+            except pngtwin.TwinError as e:
+                raise ChapterError(chapter.path, cell.line, str(e)) from e
+            bundle['image/png'] = base64.b64encode(
+                twin.read_bytes()).decode('ascii')
+        attachments[image.name] = dict(sorted(bundle.items()))
         return f'![{match["alt"]}](attachment:{image.name})'
 
     source = IMAGE_LINK.sub(attach, cell.source)
@@ -69,6 +75,20 @@ def _code_cell(cell, index):
     return answers.mark_notebook_cell(nb_cell, cell)
 
 
+def framework_note(chapter, framework):
+    """A line under the title saying whose tabs this notebook holds: its
+    code cells carry no label of their own in JupyterLab."""
+    label = FRAMEWORK_LABELS[framework]
+    cell = nbformat.v4.new_markdown_cell(
+        f'*The {label} notebook of this chapter: its shared code and the '
+        f'{label} tab of every tab group, on the kernel '
+        f'"{kernelspec(framework)["display_name"]}". Generated from '
+        f'`chapters/{chapter.path.name}`; edit the chapter, not this '
+        'file.*')
+    cell.metadata['d2l_book'] = {'framework_note': framework}
+    return cell
+
+
 def chapter_notebook(chapter, framework):
     """The nbformat notebook of one chapter for one framework."""
     if framework not in FRAMEWORKS:
@@ -85,6 +105,8 @@ def chapter_notebook(chapter, framework):
     for cell in chapter.cells:
         if cell.kind == 'markdown':
             nb.cells.append(_markdown_cell(cell, chapter))
+            if len(nb.cells) == 1:
+                nb.cells.append(framework_note(chapter, framework))
             continue
         if cell.framework in (None, framework):
             nb.cells.append(_code_cell(cell, code_index))

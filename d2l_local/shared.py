@@ -427,12 +427,14 @@ def in_notebook():
 
 
 def use_svg_display():
-    """Plots in notebooks as SVG: crisp, and inlined as text in the HTML."""
+    """Plots in notebooks as SVG and PNG: the HTML inlines the crisp SVG,
+    while JupyterLab draws SVG outputs only in trusted notebooks and falls
+    back to the PNG in the others (an executed notebook opened anew)."""
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:
         return
-    set_matplotlib_formats('svg')
+    set_matplotlib_formats('svg', 'png')
 
 
 def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
@@ -452,6 +454,18 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
         if titles is not None and i < len(titles):
             ax.set_title(titles[i])
     return axes
+
+
+# The curves' order in a board's legend (and their styles): the same in every
+# tab, whichever metric a framework happens to draw first.
+LEGEND_ORDER = ('train_loss', 'train_acc', 'val_loss', 'val_acc')
+
+
+def legend_position(label):
+    """Sort key of a board's curve: LEGEND_ORDER first, others by name."""
+    if label in LEGEND_ORDER:
+        return (0, LEGEND_ORDER.index(label), '')
+    return (1, 0, label)
 
 
 class ProgressBoard(HyperParameters):
@@ -501,11 +515,16 @@ class ProgressBoard(HyperParameters):
         fig = self.fig
         axes = self.axes if self.axes is not None else fig.gca()
         axes.cla()
-        for (label, line), ls, color in zip(self.data.items(), self.ls * 4,
-                                            self.colors * 4):
+        labels = sorted(self.data, key=legend_position)
+        for label, ls, color in zip(labels, self.ls * 4, self.colors * 4):
+            line = self.data[label]
             if line:
+                # Markers: a validation curve after one epoch is one point,
+                # which a line alone does not draw; unclipped, since that
+                # point sits on the right edge (x = the last epoch).
                 axes.plot([p[0] for p in line], [p[1] for p in line],
-                          linestyle=ls, color=color, label=label)
+                          linestyle=ls, color=color, label=label,
+                          marker='o', markersize=3, clip_on=False)
         axes.set_xlabel(self.xlabel or 'epoch')
         if self.ylabel:
             axes.set_ylabel(self.ylabel)
@@ -545,11 +564,27 @@ def weighted_mean(values, weights):
                         np.asarray(weights, dtype=np.float64)) / total)
 
 
+# The book's build names a file here; each epoch's line is appended to it,
+# and the build prints it while the cell still runs (the notebook's own output
+# only reaches the build when the cell ends).
+PROGRESS_FILE_VARIABLE = 'D2L_PROGRESS_FILE'
+
+
+def report_progress(line):
+    """Append `line` to the file $D2L_PROGRESS_FILE names, if any."""
+    path = os.environ.get(PROGRESS_FILE_VARIABLE)
+    if not path:
+        return
+    with open(path, 'a', encoding='utf-8') as f:
+        f.write(line.rstrip('\n') + '\n')
+
+
 class TrainingLog:
     """Per-epoch means of the training metrics, printed as plain lines.
 
     A line per epoch outside Jupyter (where nothing is plotted); inside
     Jupyter the board shows the curves and only the final summary prints.
+    Either way the line goes to `report_progress` for the book's build log.
     """
 
     def __init__(self, max_epochs, stream=None):
@@ -568,13 +603,15 @@ class TrainingLog:
                'seconds': seconds,
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
+        line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
+                f'train loss {row["train_loss"]:.3f}, '
+                f'val loss {row["val_loss"]:.3f}, '
+                f'val acc {row["val_acc"]:.3f} '
+                f'({seconds:.1f} s, {row["examples_per_sec"]:.0f} '
+                'examples/s)')
         if not in_notebook():
-            print(f'epoch {row["epoch"]}/{self.max_epochs}: '
-                  f'train loss {row["train_loss"]:.3f}, '
-                  f'val loss {row["val_loss"]:.3f}, '
-                  f'val acc {row["val_acc"]:.3f} '
-                  f'({seconds:.1f} s, {row["examples_per_sec"]:.0f} '
-                  'examples/s)', file=self.stream, flush=True)
+            print(line, file=self.stream, flush=True)
+        report_progress(line)
         return row
 
     def summary(self, memory=None):

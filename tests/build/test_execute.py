@@ -1,9 +1,16 @@
 """Stage 2: executing framework notebooks, the cache, and failures."""
+import io
+import sys
+import textwrap
+
 import nbformat
 import pytest
 
+from bookbuild import kernels
 from bookbuild.execute import ExecutionError, cache_key, execute_notebook
+from bookbuild.progress import Progress
 from bookbuild.split import split_chapter
+from chapter_fixture import ROOT
 
 
 def run(nb_path, tmp_path, library, mode='smoke', timeout=60):
@@ -130,3 +137,72 @@ def test_missing_kernel(chapter_file, tmp_path, library, monkeypatch):
         run(nb_path, tmp_path, library)
     assert "no Jupyter kernel named 'd2l-no-such-kernel'" in str(info.value)
     assert 'make env' in str(info.value)
+
+
+class MarkingStream(io.StringIO):
+    """A build log that creates `marker` once it has printed `text`."""
+
+    def __init__(self, text, marker):
+        super().__init__()
+        self.text, self.marker = text, marker
+
+    def write(self, s):
+        if self.text in s:
+            self.marker.write_text('seen')
+        return super().write(s)
+
+
+def test_epoch_lines_reach_the_log_while_the_cell_runs(
+        chapter_file, tmp_path, library, monkeypatch, capfd):
+    """The Trainer's lines (d2l_local.shared.report_progress) print while
+    the cell runs; the kernel, registered as the Makefile does, says
+    nothing about its transport."""
+    kernels.install('jax', sys.executable, tmp_path / 'prefix')
+    monkeypatch.setenv('JUPYTER_PATH',
+                       str(tmp_path / 'prefix' / 'share' / 'jupyter'))
+    monkeypatch.setenv('PYTHONPATH', str(ROOT))
+    marker = tmp_path / 'seen'
+    # The cell goes on only once the log has shown its first epoch.
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print('mode', os.environ.get('D2L_MODE'))", textwrap.dedent(f"""\
+        import os, pathlib, time
+        def report_progress(line):  # as d2l_local.shared's (needs numpy)
+            with open(os.environ['D2L_PROGRESS_FILE'], 'a') as f:
+                f.write(line + '\\n')
+        report_progress('epoch 1/2: train loss 1.000')
+        deadline = time.monotonic() + 20
+        while not pathlib.Path({str(marker)!r}).exists() and \\
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        print('log showed epoch 1:', pathlib.Path({str(marker)!r}).exists())
+        os.write(2, b'I0000 a C++ library logs at start-up\\n')
+        report_progress('epoch 2/2: train loss 0.500')""")))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    stream = MarkingStream('small/jax: epoch 1/2: train loss 1.000', marker)
+    lib, lock = library
+    result = execute_notebook(
+        nb_path, tmp_path / 'executed' / nb_path.name, 'smoke',
+        lock_file=lock, library_dir=lib, cache_dir=tmp_path / 'cache',
+        cell_timeout=60, progress=Progress(stream))
+    nb = nbformat.read(result['path'], as_version=4)
+    assert 'log showed epoch 1: True' in outputs_text(nb)
+    log = stream.getvalue()
+    assert 'small/jax: epoch 2/2: train loss 0.500' in log
+    assert not list((tmp_path / 'executed').glob('.*.progress'))
+    err = capfd.readouterr().err
+    assert 'without encryption' not in err
+    assert 'a C++ library logs' not in err + log
+
+
+def test_a_dead_kernel_shows_what_it_printed(chapter_file, tmp_path,
+                                             fake_kernels, library):
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print('mode', os.environ.get('D2L_MODE'))",
+        "os.write(2, b'last words of the kernel\\n'); os._exit(3)"))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['mxnet']
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library)
+    message = str(info.value)
+    assert 'framework mxnet: code cell 2 of 3' in message
+    assert 'killed its kernel' in message
+    assert 'last words of the kernel' in message

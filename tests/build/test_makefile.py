@@ -25,8 +25,8 @@ def test_cuda_builds_the_gpu_environment_of_each_framework_html_runs():
     assert 'pytorch' not in plan.stdout and 'tensorflow' not in plan.stdout
     # Only MXNet's kernel needs the path to its CUDA libraries.
     kernels = plan.stdout.split('python=')[1:]
-    mxnet = next(k for k in kernels if 'd2l-mxnet' in k)
-    jax = next(k for k in kernels if 'd2l-jax' in k)
+    mxnet = next(k for k in kernels if 'kernels install mxnet' in k)
+    jax = next(k for k in kernels if 'kernels install jax' in k)
     assert 'LD_LIBRARY_PATH' in mxnet and 'LD_LIBRARY_PATH' not in jax
 
 

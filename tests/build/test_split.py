@@ -1,9 +1,14 @@
 """Stage 1: reading chapters and splitting them into framework notebooks."""
+import base64
+import json
+import struct
+import zlib
+
 import jupytext
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORKS
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, pngtwin
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
 from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
@@ -46,6 +51,9 @@ def test_split_writes_one_notebook_per_framework(chapter_file, tmp_path,
     assert f"NAME = {framework!r}" in code[0].source
     prose = [c for c in nb.cells if c.cell_type == 'markdown']
     assert prose[0].source.startswith('# A Small Chapter')
+    label = FRAMEWORK_LABELS[framework]
+    assert prose[1].source.startswith(f'*The {label} notebook of this chapter')
+    assert f'(d2l {label})' in prose[1].source
 
 
 def test_jupytext_reads_the_same_cells(chapter_file):
@@ -68,20 +76,67 @@ def test_real_chapters_round_trip_through_jupytext():
         assert again.strip() == text.strip(), path
 
 
-def test_images_become_attachments(tmp_path):
+def tiny_png():
+    """A valid 1x1 PNG, built by hand."""
+    def chunk(kind, payload):
+        return (struct.pack('>I', len(payload)) + kind + payload +
+                struct.pack('>I', zlib.crc32(kind + payload)))
+    return (pngtwin.PNG_SIGNATURE +
+            chunk(b'IHDR', struct.pack('>IIBBBBB', 1, 1, 8, 2, 0, 0, 0)) +
+            chunk(b'IDAT', zlib.compress(b'\0\xff\xff\xff')) +
+            chunk(b'IEND', b''))
+
+
+def picture_chapter(tmp_path, twin=True):
     folder = tmp_path / 'chapters'
     (folder / 'img').mkdir(parents=True)
-    (folder / 'img' / 'dot.svg').write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    svg = folder / 'img' / 'dot.svg'
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    if twin:
+        (folder / 'img' / 'dot.png').write_bytes(pngtwin.with_text_chunk(
+            tiny_png(), pngtwin.SOURCE_KEY, pngtwin.svg_digest(svg)))
     path = folder / 'pic.md'
     path.write_text(FRONT_MATTER + '\n# Pic\n\n![A dot](img/dot.svg)\n')
+    return path
+
+
+def test_images_become_attachments_with_a_png_first(tmp_path):
+    path = picture_chapter(tmp_path)
     nb = nbformat.read(split_chapter(path, tmp_path / 'out')['jax'],
                        as_version=4)
     cell = nb.cells[0]
     assert '](attachment:dot.svg)' in cell.source
-    assert 'image/svg+xml' in cell.attachments['dot.svg']
+    bundle = cell.attachments['dot.svg']
+    # JupyterLab draws the first type of an attachment, and never SVG.
+    assert list(bundle) == ['image/png', 'image/svg+xml']
+    assert base64.b64decode(bundle['image/png']).startswith(
+        pngtwin.PNG_SIGNATURE)
+    assert json.loads(nbformat.writes(nb))['cells'][0]['attachments'][
+        'dot.svg'].keys() == bundle.keys()
 
 
-# ------------------------------------------------------------- bad input
+def test_a_missing_or_stale_png_twin_names_the_chapter_and_svg(tmp_path):
+    path = picture_chapter(tmp_path, twin=False)
+    with pytest.raises(ChapterError, match=r'pic\.md:\d+: .*dot\.svg has no '
+                       r'PNG twin dot\.png.*make figures'):
+        split_chapter(path, tmp_path / 'out')
+    svg = path.parent / 'img' / 'dot.svg'
+    (svg.parent / 'dot.png').write_bytes(pngtwin.with_text_chunk(
+        tiny_png(), pngtwin.SOURCE_KEY, pngtwin.svg_digest(svg)))
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="2"/>')
+    with pytest.raises(ChapterError, match=r'dot\.png was drawn from another '
+                       r'version of dot\.svg'):
+        split_chapter(path, tmp_path / 'out')
+
+
+def test_every_chapter_diagram_has_a_current_png_twin():
+    svgs = sorted((ROOT / 'chapters').rglob('*.svg'))
+    assert svgs, 'the chapters have diagrams'
+    for svg in svgs:
+        pngtwin.check_twin(svg)
+
+
+# ------------------------------------------------------------- bad input# ------------------------------------------------------------- bad input
 
 def error_of(text, tmp_path):
     path = tmp_path / 'bad.md'

@@ -178,6 +178,37 @@ def test_progress_board_averages_every_n():
     assert fig.axes[0].get_lines()[0].get_label() == 'loss'
 
 
+def test_progress_board_orders_its_legend_and_marks_single_points():
+    board = shared.ProgressBoard(display=False)
+    # The order a framework might draw them in: validation first.
+    board.draw(1, 0.8, 'val_acc')
+    board.draw(1, 0.6, 'val_loss')
+    board.draw(0.5, 0.9, 'train_loss')
+    board.draw(1, 0.7, 'train_loss')
+    board.draw(1, 3.0, 'my_metric')
+    axes = board.figure().axes[0]
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert labels == ['train_loss', 'val_loss', 'val_acc', 'my_metric']
+    single = [ln for ln in axes.get_lines() if ln.get_label() == 'val_acc']
+    assert len(single[0].get_xdata()) == 1
+    assert single[0].get_marker() not in (None, '', 'None', ' ')
+
+
+def test_plots_in_notebooks_carry_svg_and_png():
+    pytest.importorskip('matplotlib_inline')
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+    shell = InteractiveShell.instance()
+    try:
+        shared.use_svg_display()
+        formats = {mime for mime, formatter
+                   in shell.display_formatter.formatters.items()
+                   if Figure in formatter.type_printers}
+    finally:
+        InteractiveShell.clear_instance()
+    assert {'image/svg+xml', 'image/png'} <= formats
+
+
 def test_training_log_prints_a_line_per_epoch(capsys):
     log = shared.TrainingLog(max_epochs=2)
     log.end_epoch(0, 1.5, 1.2, 0.5, examples=100)
@@ -189,6 +220,21 @@ def test_training_log_prints_a_line_per_epoch(capsys):
     assert 'val acc 0.700' in log.summary()
     assert log.summary('peak memory 3 MiB (x)').endswith(
         's/epoch); peak memory 3 MiB (x)')
+
+
+def test_training_log_reports_each_epoch_to_the_build(tmp_path, monkeypatch,
+                                                     capsys):
+    progress = tmp_path / 'progress.txt'
+    monkeypatch.setenv(shared.PROGRESS_FILE_VARIABLE, str(progress))
+    log = shared.TrainingLog(max_epochs=2)
+    log.end_epoch(0, 1.5, 1.2, 0.5, examples=100)
+    assert progress.read_text().startswith(
+        'epoch 1/2: train loss 1.500, val loss 1.200, val acc 0.500 (')
+    log.end_epoch(1, 1.0, 0.9, 0.7, examples=100)
+    assert len(progress.read_text().splitlines()) == 2
+    monkeypatch.delenv(shared.PROGRESS_FILE_VARIABLE)
+    log.end_epoch(1, 1.0, 0.9, 0.7, examples=100)
+    assert len(progress.read_text().splitlines()) == 2
 
 
 def test_memory_line_and_the_peak_of_this_process():
