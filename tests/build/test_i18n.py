@@ -16,7 +16,7 @@ import textwrap
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORKS, i18n, messages
+from bookbuild import FRAMEWORKS, i18n, messages, pngtwin
 from bookbuild.cli import Layout, build_edition
 from bookbuild.editions import render_edition
 from bookbuild.merge import merge_chapter
@@ -26,6 +26,7 @@ from bookbuild.editions import edition_of
 from bookbuild.source import read_chapter
 from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, tab_group
+from test_split import tiny_png
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOCALES = ROOT / 'locales'
@@ -85,8 +86,12 @@ def write_book(root, chapter_text=CHAPTER):
     """A chapter split, 'executed' (outputs written in, no kernel) and
     merged, as the English build leaves them. Returns the Layout."""
     (root / 'chapters' / 'img').mkdir(parents=True, exist_ok=True)
-    (root / 'chapters' / 'img' / 'block.svg').write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    svg = root / 'chapters' / 'img' / 'block.svg'
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" '
+                   'height="4"/>')
+    # split wants the PNG twin JupyterLab draws; any current PNG will do
+    pngtwin.twin_path(svg).write_bytes(pngtwin.with_text_chunk(
+        tiny_png(), pngtwin.SOURCE_KEY, pngtwin.svg_digest(svg)))
     (root / 'chapters' / 'small.md').write_text(chapter_text)
     layout = Layout(root / 'build', root)
     notebooks = split_chapter(root / 'chapters' / 'small.md',
