@@ -7,7 +7,9 @@ with upstream's `Trainer` and `FashionMNIST` and once with ours.
     .venv/d2l-reference/bin/python bench/upstream_d2l.py --examples 6000 --seeds 0
 
 One epoch over the training images at 32x32, batch 128, lr 0.01; then both
-models are scored by the same plain loop on the same test images. Prints
+models are scored by the same plain loop on the same test images, each
+resized by its own pipeline (Gluon's Resize for upstream, d2l_local's for
+ours: a model scored on the other's pixels loses a few points). Prints
 seconds per epoch and val accuracy per seed and their means, and the ratio.
 
 Fairness, stated: upstream's Gluon `FashionMNIST` reads the same IDX files
@@ -86,6 +88,18 @@ def test_images(count):
     return X, labels[:count]
 
 
+def upstream_test_images(count, root):
+    """The test images as upstream's pipeline prepares them (Gluon's
+    Resize and ToTensor): each model is scored on the pixels it trained on,
+    so neither pays for the other's resizing."""
+    trans = transforms.Compose([transforms.Resize((IMAGE_SIZE, IMAGE_SIZE)),
+                                transforms.ToTensor()])
+    dataset = gluon.data.vision.FashionMNIST(
+        root=str(root), train=False).take(count).transform_first(trans)
+    X, y = zip(*(dataset[i] for i in range(len(dataset))))
+    return onp.stack([x.asnumpy() for x in X]), onp.array(y).astype(int)
+
+
 def accuracy(model, X, y):
     correct = 0
     with autograd.predict_mode():
@@ -142,22 +156,25 @@ def main(argv=None):
     upstream.init_cnn = ours.init_cnn
     classes = {'upstream': chapter_model_classes(upstream),
                'd2l_local': chapter_model_classes(ours)}
-    X, y = test_images(args.test_images)
+    test = {'d2l_local': test_images(args.test_images)}
+    y = test['d2l_local'][1]
     print(f'd2l {upstream_package.__version__} vs d2l_local: MXNet DenseNet, '
           f'1 epoch of {args.examples:,} images at {IMAGE_SIZE}x{IMAGE_SIZE}, '
           f'batch {BATCH_SIZE}, lr {LR}; accuracy on {len(y):,} test images')
     rows = {'upstream': [], 'd2l_local': []}
     with tempfile.TemporaryDirectory() as tmp:
         root = verified_gluon_root(pathlib.Path(tmp))
+        test['upstream'] = upstream_test_images(args.test_images, root)
+        assert (test['upstream'][1] == y).all(), 'test labels differ'
         for seed in args.seeds:
-            for name in ('upstream', 'd2l_local'):  # alternate per seed
+            for name in ('upstream', 'd2l_local'):
                 if name == 'upstream':
                     model, seconds = run_upstream(classes[name], seed,
                                                   args.examples, root)
                 else:
                     model, seconds = run_ours(classes[name], seed,
                                               args.examples)
-                acc = accuracy(model, X, y)
+                acc = accuracy(model, *test[name])
                 rows[name].append((seconds, acc))
                 print(f'seed {seed} {name:<9} {seconds:8.1f} s/epoch  '
                       f'val acc {acc:.3f}', flush=True)

@@ -5,6 +5,7 @@ for MXNet, numpy 2.x elsewhere), so it must not import any framework. The
 framework modules (`d2l_local.torch`, `.mxnet`, `.jax`, `.tensorflow`) build on
 it and re-export what a chapter calls.
 """
+import contextlib
 import ctypes
 import dataclasses
 import gc
@@ -21,6 +22,34 @@ import time
 import urllib.request
 
 import numpy as np
+
+# --------------------------------------------------------------------------
+# Start-up noise of native libraries
+# --------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def native_stderr_without(noise):
+    """Hold back what native code writes to file descriptor 2 inside the
+    block (C++ logging bypasses Python's sys.stderr, and Jupyter shows it as
+    a cell's stderr), then pass on every line that contains none of the
+    strings in `noise`: a library's known start-up lines disappear, anything
+    unexpected still shows."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode='w+b') as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors='replace').splitlines()
+            kept = [line for line in lines
+                    if not any(text in line for text in noise)]
+            if kept:
+                print('\n'.join(kept), file=sys.stderr, flush=True)
+
 
 # --------------------------------------------------------------------------
 # Run modes
@@ -604,11 +633,8 @@ class TrainingLog:
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
         line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
-                f'train loss {row["train_loss"]:.3f}, '
-                f'val loss {row["val_loss"]:.3f}, '
-                f'val acc {row["val_acc"]:.3f} '
-                f'({seconds:.1f} s, {row["examples_per_sec"]:.0f} '
-                'examples/s)')
+                f'{_metrics(row)} ({seconds:.1f} s, '
+                f'{row["examples_per_sec"]:.0f} examples/s)')
         if not in_notebook():
             print(line, file=self.stream, flush=True)
         report_progress(line)
@@ -621,12 +647,20 @@ class TrainingLog:
             return 'no epoch finished'
         last = self.history[-1]
         total = time.perf_counter() - self._start
-        return (f'train loss {last["train_loss"]:.3f}, '
-                f'val loss {last["val_loss"]:.3f}, '
-                f'val acc {last["val_acc"]:.3f}; '
+        return (f'{_metrics(last)}; '
                 f'{len(self.history)} epoch(s) in {total:.1f} s '
                 f'({total / len(self.history):.1f} s/epoch)'
                 + (f'; {memory}' if memory else ''))
+
+
+def _metrics(row):
+    """An epoch's losses and accuracy; a model without an accuracy (a
+    regression) reports none rather than nan."""
+    text = (f'train loss {row["train_loss"]:.3f}, '
+            f'val loss {row["val_loss"]:.3f}')
+    if not np.isnan(row['val_acc']):
+        text += f', val acc {row["val_acc"]:.3f}'
+    return text
 
 
 def peak_host_memory():

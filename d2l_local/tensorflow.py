@@ -24,9 +24,15 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from d2l_local import shared  # noqa: E402
+
+# Two lines get past that level: they are written before absl's logging is
+# set up, straight to the process' stderr, and would open every notebook.
+with shared.native_stderr_without(
+        ('All log messages before absl::InitializeLog() is called',
+         'oneDNN custom operations are on')):
+    import tensorflow as tf  # noqa: E402
 
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',

@@ -1,5 +1,6 @@
 """The framework-free half of d2l_local, run in every framework environment
 (numpy 1.23 under MXNet, numpy 2 elsewhere)."""
+import os
 import pathlib
 import sys
 
@@ -222,6 +223,15 @@ def test_training_log_prints_a_line_per_epoch(capsys):
         's/epoch); peak memory 3 MiB (x)')
 
 
+def test_a_regression_reports_no_accuracy(capsys):
+    log = shared.TrainingLog(max_epochs=1)
+    log.end_epoch(0, 0.4, 0.5, float('nan'), examples=10)
+    line = capsys.readouterr().out
+    assert line.startswith('epoch 1/1: train loss 0.400, val loss 0.500 (')
+    assert 'nan' not in line and 'nan' not in log.summary()
+    assert log.summary().startswith('train loss 0.400, val loss 0.500; ')
+
+
 def test_training_log_reports_each_epoch_to_the_build(tmp_path, monkeypatch,
                                                      capsys):
     progress = tmp_path / 'progress.txt'
@@ -272,3 +282,14 @@ def test_step_memory_table_gives_the_ratios_and_sources():
     assert lines[4] == 'peak: VmHWM; kept: hooks'
     with pytest.raises(ValueError, match='no rows'):
         shared.step_memory_table([])
+
+
+def test_native_stderr_loses_only_the_named_noise(capfd):
+    with shared.native_stderr_without(('start-up chatter',)):
+        os.write(2, b'I0000 start-up chatter of a library\n')
+        os.write(2, b'E0000 something the reader must see\n')
+    err = capfd.readouterr().err
+    assert 'start-up chatter' not in err
+    assert 'something the reader must see' in err
+    os.write(2, b'after the block\n')  # the descriptor is restored
+    assert 'after the block' in capfd.readouterr().err
