@@ -212,7 +212,6 @@ def main(argv=None):
     from bookbuild.editions import EditionError
     from bookbuild.execute import ExecutionError
     from bookbuild.i18n import CatalogError
-    from bookbuild.messages import MessageError
     from bookbuild.merge import MergeError
     from bookbuild.render import RenderError
     from bookbuild.source import ChapterError
@@ -237,7 +236,7 @@ def main(argv=None):
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress)
     except (BuildError, ChapterError, ExecutionError, MergeError,
-            RenderError, CatalogError, MessageError, EditionError) as e:
+            RenderError, CatalogError, EditionError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ import html
 import re
 
 from bookbuild.render_markdown import ADMONITIONS, markdown_renderer
+from bookbuild.source import ChapterError
 
 # Source lines are joined into one line: re-wrapping an English paragraph
 # must not make its translation fuzzy.
@@ -36,12 +37,8 @@ AWAITING = ('<span class="awaiting-translation" lang="en">{text}</span>'
 AWAITING_NOTE = {'vi': '(đang chờ dịch)'}
 
 
-class MessageError(ValueError):
+class MessageError(ChapterError):
     """A block the extractor cannot map back to its source lines."""
-
-    def __init__(self, path, line, message):
-        self.path, self.line = path, line
-        super().__init__(f'{path}:{line}: {message}')
 
 
 @dataclasses.dataclass

@@ -11,22 +11,12 @@ import re
 
 import pytest
 
-from test_page import (DESKTOP, STORAGE_KEY, Watched, selected_frameworks)
+# the same browser-tab fixtures as the English page's tests
+from test_page import (STORAGE_KEY, context, selected_frameworks,  # noqa: F401
+                       tab, untypeset_formulas)
 
 VIETNAMESE_LETTERS = re.compile('[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]',
                                 re.I)
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport=DESKTOP)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def tab(context):
-    return Watched(context)
 
 
 def visible_tab(page, framework):
@@ -67,9 +57,7 @@ def test_math_is_typeset_with_vietnamese_text(tab, edition_pages):
     _, vietnamese = edition_pages
     page = tab.open(vietnamese)
     assert page.locator('.math .katex').count() > 0
-    untypeset = page.eval_on_selector_all(
-        '.math', 'els => els.filter(e => !e.querySelector(".katex")).length')
-    assert untypeset == 0
+    assert untypeset_formulas(page) == 0
     assert page.locator('.katex-error').count() == 0
     # Vietnamese words inside a formula: KaTeX lays them out, unchanged.
     rendered = page.evaluate(
@@ -89,9 +77,7 @@ def test_no_request_leaves_the_machine(tab, edition_pages):
     page.wait_for_load_state('load')
     assert tab.errors == []
     assert any(url.endswith('/static/book.js') for url in tab.requests)
-    remote = [url for url in tab.requests
-              if not url.startswith(('file://', 'data:'))]
-    assert remote == []
+    assert tab.remote_requests() == []
 
 
 @pytest.mark.parametrize('start', [0, 1], ids=['from English',

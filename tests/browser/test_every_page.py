@@ -5,7 +5,8 @@ its math, loads its images and fits a phone's width with its answers
 unfolded."""
 import pathlib
 
-from test_page import PHONE, Watched, open_answers
+from test_page import (PHONE, Watched, broken_images, open_answers,
+                       untypeset_formulas)
 
 
 def pages(rendered_page):
@@ -24,17 +25,12 @@ def test_every_page_loads_cleanly_and_offline(browser, rendered_page):
             page = tab.open(path)
             open_answers(page)
             assert tab.errors == [], f'{path.name}: {tab.errors}'
-            remote = [url for url in tab.requests
-                      if not url.startswith(('file://', 'data:'))]
+            remote = tab.remote_requests()
             assert remote == [], f'{path.name} fetched {remote}'
             assert page.locator('.katex-error').count() == 0, path.name
-            untypeset = page.eval_on_selector_all(
-                '.math', 'els => els.filter(e => !e.querySelector(".katex"))'
-                '.length')
+            untypeset = untypeset_formulas(page)
             assert untypeset == 0, f'{path.name}: {untypeset} formulas raw'
-            broken = page.evaluate(
-                'Array.from(document.images).filter(i => !(i.complete && '
-                'i.naturalWidth > 0)).map(i => i.src.slice(-60))')
+            broken = broken_images(page)
             assert broken == [], f'{path.name}: broken images {broken}'
             width = page.evaluate('document.scrollingElement.scrollWidth')
             assert width <= PHONE['width'] + 1, \

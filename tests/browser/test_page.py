@@ -33,6 +33,24 @@ class Watched:
         self.page.wait_for_load_state('load')
         return self.page
 
+    def remote_requests(self):
+        """Every request that left the machine (the book works offline)."""
+        return [url for url in self.requests
+                if not url.startswith(('file://', 'data:'))]
+
+
+def untypeset_formulas(page):
+    """How many `.math` spans KaTeX left as source."""
+    return page.eval_on_selector_all(
+        '.math', 'els => els.filter(e => !e.querySelector(".katex")).length')
+
+
+def broken_images(page):
+    """The (shortened) sources of the images that did not load."""
+    return page.evaluate(
+        'Array.from(document.images).filter(i => !(i.complete && '
+        'i.naturalWidth > 0)).map(i => i.src.slice(-80))')
+
 
 @pytest.fixture
 def context(browser):
@@ -134,9 +152,7 @@ def test_keyboard_moves_between_tabs(tab, rendered_page):
 def test_math_is_typeset(tab, rendered_page):
     page = tab.open(rendered_page)
     assert page.locator('.katex').count() > 0
-    untypeset = page.eval_on_selector_all(
-        '.math', 'els => els.filter(e => !e.querySelector(".katex")).length')
-    assert untypeset == 0
+    assert untypeset_formulas(page) == 0
     assert page.locator('.katex-error').count() == 0
     text = page.inner_text('main')
     assert '$$' not in text and '\\[' not in text and '\\(' not in text
@@ -144,10 +160,7 @@ def test_math_is_typeset(tab, rendered_page):
 
 def test_images_load_and_plots_are_inline(tab, rendered_page):
     page = tab.open(rendered_page)
-    broken = page.evaluate(
-        'Array.from(document.images).filter(i => !(i.complete && '
-        'i.naturalWidth > 0)).map(i => i.src.slice(0, 80))')
-    assert broken == []
+    assert broken_images(page) == []
     assert page.evaluate('document.images.length') > 0
     assert page.locator('.output-svg svg').count() > 0
 
@@ -158,9 +171,7 @@ def test_no_console_errors_and_no_request_leaves_the_machine(tab, rendered_page)
     tab.open(pathlib.Path(rendered_page).parent / 'index.html')
     assert tab.errors == []
     assert tab.requests, 'no request recorded at all'
-    remote = [url for url in tab.requests
-              if not url.startswith(('file://', 'data:'))]
-    assert remote == []
+    assert tab.remote_requests() == []
 
 
 def test_phone_width_has_no_horizontal_scroll(browser, rendered_page):
