@@ -146,15 +146,14 @@ html: env-book
 translations: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild translations $(if $(LANGUAGE),--new-language $(LANGUAGE))
 
-# Chapters open as notebooks (bookbuild/lab.py writes the tooling environment's
-# JupyterLab settings) and open unmodified (bookbuild/labcontents.py); root
-# (containers) needs --allow-root. `-m jupyterlab` from the repository root
-# imports bookbuild from this checkout.
+# Chapters open as notebooks with each framework's cells named (bookbuild/lab.py
+# writes the tooling environment's JupyterLab settings and style sheet, then
+# starts JupyterLab with the book's options, --allow-root as root) and open
+# unmodified (bookbuild/labcontents.py). Run from the repository root, so the
+# server imports bookbuild from this checkout.
 lab: env notebooks
-	@$(TOOLING) -m bookbuild.lab settings --prefix $(CURDIR)/$(VENV)/tooling
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m jupyterlab \
-	  --notebook-dir=$(CURDIR) --ServerApp.contents_manager_class=bookbuild.labcontents.BookContentsManager \
-	  $(if $(filter 0,$(shell id -u)),--allow-root)
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m bookbuild.lab start \
+	  --prefix $(CURDIR)/$(VENV)/tooling --notebook-dir=$(CURDIR)
 
 clean:
 	rm -rf $(BUILD)

@@ -31,7 +31,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / 'chapters' / 'densenet.md'
 SCREENSHOTS = ROOT / 'build' / 'screenshots'
 TOKEN = 'd2l-browser-test'
-CONTENTS_MANAGER = 'bookbuild.labcontents.BookContentsManager'
 # Run All of the chapter in smoke mode: JAX takes about a minute on 2 cores.
 RUN_ALL_SECONDS = 420
 # What each framework prints of the chapter's claims.
@@ -68,6 +67,7 @@ def lab_server(tmp_path_factory):
         kernels.install(fw, framework_python(fw), prefix)
     settings = tmp / 'app-settings'
     lab.write_settings(settings)
+    lab.write_custom_css(tmp / 'custom-css')
     port = free_port()
     env = dict(os.environ,
                JUPYTER_PATH=str(prefix / 'share' / 'jupyter'),
@@ -83,10 +83,9 @@ def lab_server(tmp_path_factory):
                f'--IdentityProvider.token={TOKEN}',
                f'--ServerApp.root_dir={book}',
                f'--LabApp.app_settings_dir={settings}',
-               f'--ServerApp.contents_manager_class={CONTENTS_MANAGER}',
-               '--LabApp.expose_app_in_browser=True']
-    if os.getuid() == 0:
-        command.append('--allow-root')
+               '--LabApp.expose_app_in_browser=True',
+               *lab.server_options(tmp / 'custom-css',
+                                   config_dir=env['JUPYTER_CONFIG_DIR'])]
     log = open(tmp / 'jupyterlab.log', 'w')
     server = subprocess.Popen(command, env=env, stdout=log,
                               stderr=subprocess.STDOUT, cwd=book)
@@ -254,6 +253,59 @@ def save(page):
     time.sleep(1)  # the contents manager has written the file
 
 
+def framework_labels(page):
+    """What each code cell shows under its prompt: its tags, the label's
+    text (None for no label) and the label's box, from the page."""
+    return page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.widgets
+            .filter(c => c.model.type === 'code').map(c => {
+                const prompt = c.node.querySelector('.jp-InputPrompt');
+                const style = getComputedStyle(prompt, '::after');
+                const box = prompt.getBoundingClientRect();
+                const code = c.node.querySelector('.jp-InputArea-editor')
+                    .getBoundingClientRect();
+                const label = style.content === 'none' ? null
+                    : JSON.parse(style.content);
+                // The label's width, drawn alone in the label's style,
+                // against the room the prompt's column leaves it.
+                let needed = 0;
+                if (label) {
+                    const probe = document.createElement('span');
+                    probe.textContent = label;
+                    for (const key of ['font', 'padding', 'border',
+                                       'whiteSpace', 'letterSpacing'])
+                        probe.style[key] = style[key];
+                    probe.style.position = 'absolute';
+                    document.body.appendChild(probe);
+                    needed = probe.getBoundingClientRect().width;
+                    probe.remove();
+                }
+                const own = getComputedStyle(prompt);
+                const room = prompt.clientWidth -
+                    parseFloat(own.paddingLeft) - parseFloat(own.paddingRight);
+                return {tags: c.model.getMetadata('tags') || [], label,
+                        shown: style.display !== 'none' &&
+                               style.visibility !== 'hidden',
+                        fits: needed <= room + 0.5, needed, room,
+                        inside_prompt: box.right <= code.left + 1};
+            })""")
+
+
+def check_framework_labels(page, chapter):
+    """Each framework's cell names its framework under the prompt, whole,
+    beside the code and not over it; a shared cell names none."""
+    labels = framework_labels(page)
+    sources = chapter.code_cells()
+    assert len(labels) == len(sources)
+    for label, source in zip(labels, sources):
+        expected = FRAMEWORK_LABELS.get(source.framework)
+        assert label['label'] == expected, (source.line, label)
+        assert label['shown'] and label['inside_prompt'] and label['fits'], \
+            (source.line, label)
+    assert {label['label'] for label in labels} == \
+        {None, *FRAMEWORK_LABELS.values()}
+
+
 def check_run(page, framework, chapter):
     label = FRAMEWORK_LABELS[framework]
     cells = cell_outputs(page)
@@ -304,6 +356,10 @@ def test_the_chapter_runs_whole_on_two_kernels(lab_server, lab_page):
     time.sleep(2)  # any metadata update from the kernel has landed
     screenshot(page, 'opened')
     assert not notebook_tab_dirty(page), 'opening marked the chapter unsaved'
+    check_framework_labels(page, chapter)
+    scroll_to_cell(page, "(c.model.getMetadata('tags') || [])"
+                   ".includes('mxnet')")
+    screenshot(page, 'framework-labels')
 
     for framework in FRAMEWORKS_RUN:
         spec = kernels.kernelspec(framework)

@@ -10,7 +10,7 @@ import sys
 import jupytext
 import pytest
 
-from bookbuild import FRAMEWORKS, kernels, lab
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, kernels, lab
 from bookbuild.source import read_chapter
 from bookbuild.split import chapter_notebook
 from chapter_fixture import ROOT
@@ -59,11 +59,54 @@ def test_lab_settings_make_markdown_open_as_a_jupytext_notebook(tmp_path):
     assert not lab.write_settings(lab.settings_dir(tmp_path))
 
 
-def test_the_makefile_registers_kernels_and_lab_settings_with_bookbuild():
+def test_lab_settings_write_a_label_for_each_framework(tmp_path):
+    assert lab.main(['settings', '--prefix', str(tmp_path)]) == 0
+    css = (lab.custom_css_dir(tmp_path) / 'custom.css').read_text()
+    for fw, label in FRAMEWORK_LABELS.items():
+        assert (f'.jp-CodeCell.cell-tag-{fw} .jp-InputPrompt::after '
+                f'{{ content: "{label}"; }}') in css
+    # Widened only where a notebook has framework cells.
+    assert css.count('--jp-cell-prompt-width') == 1
+    assert ':has(.cell-tag-pytorch, .cell-tag-mxnet, .cell-tag-jax, ' \
+        '.cell-tag-tensorflow)' in css
+    assert not lab.write_custom_css(lab.custom_css_dir(tmp_path))
+
+
+def test_a_label_that_would_break_the_style_sheet_is_refused():
+    with pytest.raises(ValueError, match="'jax'.*CSS"):
+        lab.framework_labels_css({'jax': 'JAX "Flax"'})
+    with pytest.raises(ValueError, match="'my-fw'"):
+        lab.framework_labels_css({'my-fw': 'Mine'})
+
+
+@pytest.mark.parametrize('uid', [0, 1000])
+def test_lab_start_runs_jupyterlab_with_the_books_options(tmp_path, uid,
+                                                          monkeypatch):
+    started = []
+    monkeypatch.setattr(lab.os, 'getuid', lambda: uid)
+    monkeypatch.setattr(lab.os, 'execv',
+                        lambda path, argv: started.append(argv))
+    monkeypatch.setenv('JUPYTER_CONFIG_DIR', str(tmp_path / 'home-config'))
+    lab.main(['start', '--prefix', str(tmp_path), '--notebook-dir', '/book'])
+    [argv] = started
+    assert argv[:3] == [sys.executable, '-m', 'jupyterlab']
+    assert '--notebook-dir=/book' in argv
+    assert f'--ServerApp.contents_manager_class={lab.CONTENTS_MANAGER}' \
+        in argv
+    assert '--LabApp.custom_css=True' in argv
+    [tornado] = [a for a in argv if a.startswith('--ServerApp.tornado_')]
+    # The user's own custom.css first: it wins over the book's.
+    assert json.loads(tornado.split('=', 1)[1]) == {'static_custom_path': [
+        str(tmp_path / 'home-config' / 'custom'),
+        str(lab.custom_css_dir(tmp_path).resolve())]}
+    assert ('--allow-root' in argv) == (uid == 0)
+    assert (lab.custom_css_dir(tmp_path) / 'custom.css').is_file()
+
+
+def test_the_makefile_registers_kernels_and_starts_lab_with_bookbuild():
     makefile = (ROOT / 'Makefile').read_text()
     assert '-m bookbuild.kernels install $*' in makefile
-    assert '-m bookbuild.lab settings --prefix' in makefile
-    assert '--allow-root' in makefile
+    assert '-m bookbuild.lab start' in makefile
 
 
 def test_skip_note_names_both_frameworks():
