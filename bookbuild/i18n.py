@@ -108,6 +108,11 @@ def read_previous_ids(text, catalog):
     for message in catalog:
         if message.lineno in found:
             message.previous_id = [found[message.lineno]]
+        # Babel also keeps them as translator comments ('| msgid ...'),
+        # which would be written back as '# | ' lines for good once a
+        # translator clears the fuzzy flag by hand and leaves them.
+        message.user_comments = [c for c in message.user_comments
+                                 if not (c == '|' or c.startswith('| '))]
 
 
 QUOTED = re.compile(r'^(?:#~\s*)?(?:msgid|msgstr|msgctxt|msgid_plural|'

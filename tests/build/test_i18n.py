@@ -302,6 +302,24 @@ def test_a_changed_paragraph_turns_fuzzy_and_shows_in_english(book):
     assert coverage.percent < 100
 
 
+def test_a_translation_cleared_of_fuzzy_by_hand_drops_the_old_english(
+        tmp_path):
+    # A translator in a text editor deletes '#, fuzzy' and leaves the '#|'
+    # lines: the next update drops them rather than keep them as comments.
+    path = tmp_path / 'small.po'
+    path.write_text('msgid ""\nmsgstr ""\n'
+                    '"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                    '# a translator\'s note\n#. paragraph\n'
+                    '#| msgid "Old English."\n'
+                    'msgid "New English."\nmsgstr "Bản dịch mới."\n')
+    i18n.write_catalog(i18n.read_catalog(path, 'vi'), path)
+    text = path.read_text()
+    assert 'Old English' not in text, text
+    assert "# a translator's note\n" in text
+    assert i18n.read_catalog(path, 'vi')['New English.'].string == \
+        'Bản dịch mới.'
+
+
 def test_the_build_reports_coverage_per_chapter(book, capsys):
     render_book([book.merged / 'small.ipynb'], book.html, book.root,
                 book.executed)

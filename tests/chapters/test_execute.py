@@ -35,6 +35,7 @@ CLAIMS = {
         'ResNet-18: 11,179,402 parameters',     # each tab's ResNet-18, built
         'one training step, batch of 32 images at 32x32:',
         'DenseNet / ResNet-18 peak memory:',
+        'DenseNet / ResNet-18 kept for the backward pass:',
         '138,632 grid points; 384 training and 256 validation rows',
         'dense MLP: 6,659 parameters, validation RMSE',
         'plain MLP: 6,671 parameters, validation RMSE',
