@@ -15,6 +15,7 @@ import nbformat
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers, pngtwin
 from bookbuild.files import write_notebook_atomically
+from bookbuild.furniture import gettext as _
 from bookbuild.kernels import kernelspec
 from bookbuild.source import ChapterError, read_chapter
 
@@ -76,15 +77,16 @@ def _code_cell(cell, index):
 
 
 def framework_note(chapter, framework):
-    """A line under the title saying whose tabs this notebook holds: its
-    code cells carry no label of their own in JupyterLab."""
+    """A line under the title saying whose tabs this notebook holds (only
+    the book's JupyterLab labels the code cells themselves), in the
+    language being rendered (bookbuild.furniture)."""
     label = FRAMEWORK_LABELS[framework]
-    cell = nbformat.v4.new_markdown_cell(
-        f'*The {label} notebook of this chapter: its shared code and the '
-        f'{label} tab of every tab group, on the kernel '
-        f'"{kernelspec(framework)["display_name"]}". Generated from '
-        f'`chapters/{chapter.path.name}`; edit the chapter, not this '
-        'file.*')
+    cell = nbformat.v4.new_markdown_cell(_(
+        '*The {label} notebook of this chapter: its shared code and the '
+        '{label} tab of every tab group, on the kernel "{kernel}". '
+        'Generated from `{source}`; edit the chapter, not this file.*'
+    ).format(label=label, kernel=kernelspec(framework)['display_name'],
+             source=f'chapters/{chapter.path.name}'))
     cell.metadata['d2l_book'] = {'framework_note': framework}
     return cell
 

@@ -16,7 +16,7 @@ import textwrap
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORKS, i18n, messages, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, i18n, messages, pngtwin
 from bookbuild.cli import Layout, build_edition
 from bookbuild.editions import render_edition
 from bookbuild.merge import merge_chapter
@@ -254,6 +254,10 @@ def test_downloads_are_vietnamese_notebooks_with_the_same_code(book):
                           if c.cell_type == 'markdown')
         assert 'VI Dense blocks concatenate' in prose
         assert '#### VI Answer to exercise 1' in prose
+        # The line under the title, naming the notebook's framework, too.
+        label = FRAMEWORK_LABELS[fw]
+        assert f'VI *The {label} notebook of this chapter' in prose
+        assert english.cells[1].source.startswith(f'*The {label} notebook')
         assert vietnamese.metadata.kernelspec == english.metadata.kernelspec
     assert 'href="notebooks/small-pytorch.ipynb"' in page_text(book, 'vi')
 
