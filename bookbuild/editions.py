@@ -8,7 +8,9 @@ Two stages, each from files to files:
   (build/editions/<lang>/merged and .../notebooks). Code cells and their
   outputs are copied, never re-run, so they are the English book's by
   construction; a translated heading keeps its English id, so a section's
-  anchor is the same in every edition.
+  anchor is the same in every edition. The chapter's SVG diagrams get
+  their labels translated (build/editions/<lang>/diagrams), and the
+  merged chapter's `image_sources` points the page at them.
 - `render_edition`: those -> build/html/<lang>/, rendered with the
   language's page furniture (book.po), linking the English edition's static
   files.
@@ -19,8 +21,8 @@ import pathlib
 
 import nbformat
 
-from bookbuild import i18n, messages
-from bookbuild.files import write_notebook_atomically
+from bookbuild import diagrams, i18n, messages
+from bookbuild.files import write_atomically, write_notebook_atomically
 from bookbuild.furniture import translating
 from bookbuild.render import render_book
 from bookbuild.render_markdown import markdown_renderer
@@ -102,6 +104,8 @@ def translate_chapter(merged_path, executed_dir, catalog_file, language,
             book['heading_ids'] = ids
     title = meta.get('title', chapter.title)
     result.metadata['d2l_book']['title'] = translator(title) or title
+    result.metadata['d2l_book']['image_sources'] = translate_diagrams(
+        chapter, translator, out_dir / 'diagrams' / chapter.name)
     result.metadata['d2l_book']['language'] = language
     merged_out = write_notebook_atomically(
         result, out_dir / 'merged' / f'{chapter.name}.ipynb')
@@ -116,6 +120,19 @@ def translate_chapter(merged_path, executed_dir, catalog_file, language,
                                 pathlib.Path(executed_dir) / name),
             out_dir / 'notebooks' / name)
     return TranslatedChapter(chapter.name, merged_out, notebooks, translator)
+
+
+def translate_diagrams(chapter, translator, out_dir):
+    """Write the chapter's SVG diagrams, labels translated, under `out_dir`
+    at the path the chapter gives them; {src as the chapter writes it: the
+    translated file}, for the page to show instead of the English one."""
+    sources = {}
+    for src, path in diagrams.chapter_diagrams(chapter).items():
+        svg = path.read_text(encoding='utf-8')
+        sources[src] = str(write_atomically(
+            diagrams.translate_svg(svg, translator),
+            pathlib.Path(out_dir) / src).resolve())
+    return sources
 
 
 def translated_notebook(chapter, framework, executed_path):

@@ -2,6 +2,8 @@
 catalog per language and domain, read and written with Babel.
 
     locales/templates/<chapter>.pot        a chapter's prose (bookbuild.messages)
+                                           and its diagrams' labels
+                                           (bookbuild.diagrams)
     locales/templates/book.pot             the page furniture: the strings the
                                            build itself writes (banner, tabs,
                                            downloads, answers), marked _() or
@@ -27,10 +29,12 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import (PoFileError, generate_po, normalize,
                                    read_po, unescape)
 
-from bookbuild import messages
+from bookbuild import diagrams, messages
 from bookbuild.files import write_atomically
 
 FURNITURE = 'book'
+# The comment a diagram's label carries in a catalog (a message's kind).
+DIAGRAM_TEXT = 'diagram text'
 PROJECT = 'Dive into DenseNet'
 PACKAGE = pathlib.Path(__file__).resolve().parent
 KEYWORDS = {'_': None, 'N_': None}
@@ -189,7 +193,31 @@ def chapter_template(chapter, root):
         template.add(message.text, locations=[(where.as_posix(),
                                                message.line)],
                      auto_comments=[message.kind])
+    for path, label in chapter_diagram_texts(chapter):
+        where = display_path(path, root)
+        existing = template.get(label.text)
+        if existing is not None:
+            existing.locations.append((where, label.line))
+            continue
+        comments = [DIAGRAM_TEXT]
+        if label.element != label.text:
+            comments.append(f'part of: {label.element}')
+        template.add(label.text, locations=[(where, label.line)],
+                     auto_comments=comments)
     return template
+
+
+def chapter_diagram_texts(chapter):
+    """(svg path, DiagramText) of the labels in the chapter's diagrams."""
+    for path in diagrams.chapter_diagrams(chapter).values():
+        for label in diagrams.diagram_texts(path.read_text(encoding='utf-8')):
+            yield path, label
+
+
+def display_path(path, root):
+    path, root = pathlib.Path(path).resolve(), pathlib.Path(root).resolve()
+    return (path.relative_to(root) if path.is_relative_to(root)
+            else path).as_posix()
 
 
 def furniture_template(root):
@@ -354,4 +382,6 @@ def chapter_coverage(chapter, catalog):
     translator = Translator(catalog)
     for message in messages.chapter_messages(chapter):
         translator(message.text)
+    for _, label in chapter_diagram_texts(chapter):
+        translator(label.text)
     return translator

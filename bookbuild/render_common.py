@@ -36,9 +36,13 @@ class ChapterPage:
 class ChapterContext:
     """What rendering one chapter collects and counts as it goes."""
 
-    def __init__(self, page, chapter_dir, frameworks, lexer):
+    def __init__(self, page, chapter_dir, frameworks, lexer,
+                 image_sources=None):
         self.page = page
         self.chapter_dir = chapter_dir
+        # src -> file to copy instead of chapter_dir/src (an edition's
+        # translated diagrams)
+        self.image_sources = image_sources or {}
         self.frameworks = frameworks      # those that ran in this build
         self.lexer = lexer
         self.line = 0                     # source line of the current cell

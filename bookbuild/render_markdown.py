@@ -187,6 +187,8 @@ def page_image(src, ctx, line):
     path = ctx.chapter_dir / relative
     if relative.is_absolute() or '..' in relative.parts:
         raise ctx.error(f'image {src} is outside the chapters folder', line)
+    if src in ctx.image_sources:
+        path = pathlib.Path(ctx.image_sources[src])
     if not path.is_file():
         raise ctx.error(f'image {src} not found (looked for {path})', line)
     ctx.page.files[relative.as_posix()] = path

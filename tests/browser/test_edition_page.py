@@ -118,3 +118,39 @@ def test_a_reader_in_an_open_answer_lands_in_it(tab, edition_pages):
     top = page.evaluate(f'document.getElementById("{name}")'
                         '.getBoundingClientRect().top')
     assert -2 <= top < 100
+
+
+def diagram_labels(page):
+    """The text of each <text> in the SVG document open in `page`, and
+    whether its box lies inside the drawing."""
+    return page.evaluate(
+        """() => {
+            const svg = document.documentElement;
+            const view = svg.viewBox.baseVal;
+            const area = view && view.width ? view :
+                {x: 0, y: 0, width: svg.width.baseVal.value,
+                 height: svg.height.baseVal.value};
+            return [...document.querySelectorAll('text')].map(t => {
+                const box = t.getBBox();
+                return {text: t.textContent,
+                        inside: box.x >= area.x - 1 &&
+                                box.x + box.width <= area.x + area.width + 1};
+            });
+        }""")
+
+
+def test_diagrams_speak_vietnamese_and_their_labels_fit(tab, edition_pages):
+    _, vietnamese = edition_pages
+    page = tab.open(vietnamese)
+    sources = page.evaluate(
+        "[...document.querySelectorAll('figure img')].map(i => i.src)"
+        ".filter(s => s.endsWith('.svg'))")
+    assert sources
+    words = []
+    for src in sources:
+        assert '/vi/' in src, src  # the edition's own, translated copy
+        page.goto(src)
+        labels = diagram_labels(page)
+        assert [l['text'] for l in labels if not l['inside']] == [], src
+        words += [l['text'] for l in labels]
+    assert VIETNAMESE_LETTERS.search(' '.join(words)), words

@@ -70,6 +70,15 @@ CHAPTER = FRONT_MATTER + textwrap.dedent("""
 
 PARAGRAPH = ('Because every later layer then reads every feature map.')
 
+# A diagram with one label to translate and two to leave as drawn.
+DIAGRAM = textwrap.dedent("""\
+    <svg xmlns="http://www.w3.org/2000/svg" width="320" height="60" viewBox="0 0 320 60">
+      <text x="10" y="20" font-size="12">DenseNet</text>
+      <text x="10" y="40" font-size="12">layer H<tspan dy="3">1</tspan> concatenates &amp; grows</text>
+      <text x="200" y="40" font-size="12">x + f(x)</text>
+    </svg>
+    """)
+
 
 def fake_vietnamese(msgid):
     """A 'translation' that keeps every placeholder: a prefix is enough for
@@ -87,8 +96,7 @@ def write_book(root, chapter_text=CHAPTER):
     merged, as the English build leaves them. Returns the Layout."""
     (root / 'chapters' / 'img').mkdir(parents=True, exist_ok=True)
     svg = root / 'chapters' / 'img' / 'block.svg'
-    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" '
-                   'height="4"/>')
+    svg.write_text(DIAGRAM)
     # split wants the PNG twin JupyterLab draws; any current PNG will do
     pngtwin.twin_path(svg).write_bytes(pngtwin.with_text_chunk(
         tiny_png(), pngtwin.SOURCE_KEY, pngtwin.svg_digest(svg)))
@@ -322,6 +330,40 @@ def test_a_translation_cleared_of_fuzzy_by_hand_drops_the_old_english(
     assert "# a translator's note\n" in text
     assert i18n.read_catalog(path, 'vi')['New English.'].string == \
         'Bản dịch mới.'
+
+
+def test_a_diagram_s_labels_are_messages_and_translated_on_its_page(book):
+    template = i18n.chapter_template(
+        read_chapter(book.root / 'chapters' / 'small.md'), book.root)
+    labels = [m for m in template if m.id and
+              i18n.DIAGRAM_TEXT in m.auto_comments]
+    assert [(m.id, m.locations) for m in labels] == [
+        ('layer H', [('chapters/img/block.svg', 3)]),
+        ('concatenates & grows', [('chapters/img/block.svg', 3)])]
+    assert labels[0].auto_comments[1] == \
+        'part of: layer H1 concatenates & grows'
+
+    build_both(book)
+    english = (book.html / 'img' / 'block.svg').read_text()
+    vietnamese = (book.html / 'vi' / 'img' / 'block.svg').read_text()
+    assert english == DIAGRAM
+    # Words replaced, escaped; the drawing, the names and formulas kept.
+    assert vietnamese == DIAGRAM.replace(
+        '>layer H<', '>VI layer H<').replace(
+        '> concatenates &amp; grows<', '> VI concatenates &amp; grows<')
+    assert 'src="img/block.svg"' in page_text(book, 'vi')
+
+
+def test_an_untranslated_diagram_label_stays_english_and_counts(book):
+    path = i18n.catalog_path(book.locales, 'vi', 'small')
+    catalog = i18n.read_catalog(path, 'vi')
+    catalog['layer H'].string = ''
+    i18n.write_catalog(catalog, path)
+    _, translators = build_both(book)
+    vietnamese = (book.html / 'vi' / 'img' / 'block.svg').read_text()
+    assert '>layer H<' in vietnamese
+    assert '> VI concatenates &amp; grows<' in vietnamese
+    assert translators['small'].coverage.untranslated == 1
 
 
 def test_the_build_reports_coverage_per_chapter(book, capsys):
