@@ -1,4 +1,5 @@
-"""Writing outputs so that a failure never leaves half a file behind."""
+"""Writing outputs so that a failure never leaves half a file behind, and
+naming files in messages."""
 import contextlib
 import os
 import pathlib
@@ -35,6 +36,16 @@ def write_atomically(content, target):
     return pathlib.Path(target)
 
 
+def write_if_changed(content, target):
+    """write_atomically unless `target` holds `content` already (text);
+    True if it wrote."""
+    target = pathlib.Path(target)
+    if target.is_file() and target.read_text(encoding='utf-8') == content:
+        return False
+    write_atomically(content, target)
+    return True
+
+
 def copy_atomically(source, target):
     with atomic_path(target) as tmp:
         shutil.copyfile(source, tmp)  # follows symlinks: a real file lands
@@ -44,3 +55,13 @@ def copy_atomically(source, target):
 def write_notebook_atomically(nb, target):
     nbformat.validate(nb)
     return write_atomically(nbformat.writes(nb), target)
+
+
+def display_path(path, root):
+    """`path` relative to `root` where it lies inside it, as messages and
+    catalogs name files; else as given."""
+    path, root = pathlib.Path(path), pathlib.Path(root)
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -30,7 +30,7 @@ from babel.messages.pofile import (PoFileError, generate_po, normalize,
                                    read_po, unescape)
 
 from bookbuild import diagrams, messages
-from bookbuild.files import write_atomically
+from bookbuild.files import display_path, write_atomically
 
 FURNITURE = 'book'
 # The comment a diagram's label carries in a catalog (a message's kind).
@@ -182,28 +182,24 @@ def new_catalog(domain, language=None):
 
 
 def chapter_template(chapter, root):
-    """The gettext template of one chapter (bookbuild.source.Chapter)."""
+    """The gettext template of one chapter (bookbuild.source.Chapter): its
+    prose, then its diagrams' labels."""
     template = new_catalog(chapter.name)
-    where = chapter.path.resolve().relative_to(pathlib.Path(root).resolve())
-    for message in messages.chapter_messages(chapter):
-        existing = template.get(message.text)
-        if existing is not None:
-            existing.locations.append((where.as_posix(), message.line))
-            continue
-        template.add(message.text, locations=[(where.as_posix(),
-                                               message.line)],
-                     auto_comments=[message.kind])
+    where = display_path(chapter.path, root)
+    entries = [(message.text, (where, message.line), [message.kind])
+               for message in messages.chapter_messages(chapter)]
     for path, label in chapter_diagram_texts(chapter):
-        where = display_path(path, root)
-        existing = template.get(label.text)
-        if existing is not None:
-            existing.locations.append((where, label.line))
-            continue
         comments = [DIAGRAM_TEXT]
         if label.element != label.text:
             comments.append(f'part of: {label.element}')
-        template.add(label.text, locations=[(where, label.line)],
-                     auto_comments=comments)
+        entries.append((label.text, (display_path(path, root), label.line),
+                        comments))
+    for text, location, comments in entries:
+        existing = template.get(text)
+        if existing is not None:
+            existing.locations.append(location)
+        else:
+            template.add(text, locations=[location], auto_comments=comments)
     return template
 
 
@@ -212,12 +208,6 @@ def chapter_diagram_texts(chapter):
     for path in diagrams.chapter_diagrams(chapter).values():
         for label in diagrams.diagram_texts(path.read_text(encoding='utf-8')):
             yield path, label
-
-
-def display_path(path, root):
-    path, root = pathlib.Path(path).resolve(), pathlib.Path(root).resolve()
-    return (path.relative_to(root) if path.is_relative_to(root)
-            else path).as_posix()
 
 
 def furniture_template(root):

@@ -23,6 +23,7 @@ import shutil
 import sys
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, KERNELS
+from bookbuild.files import write_if_changed
 
 EXTENSION = 'd2l_local.jupyter'
 
@@ -69,13 +70,9 @@ def install(framework, python, prefix, env=None):
                                 'kernel (build its environment: make env)')
     path = kernel_dir(prefix, framework) / 'kernel.json'
     text = json.dumps(kernel_json(framework, python, env), indent=1) + '\n'
-    if path.is_file() and path.read_text() == text:
+    if not write_if_changed(text, path):
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     copy_logos(path.parent)
-    tmp = path.with_suffix('.tmp')
-    tmp.write_text(text)
-    tmp.replace(path)
     return True
 
 

@@ -26,7 +26,7 @@ import pathlib
 import sys
 
 from bookbuild import FRAMEWORK_LABELS
-from bookbuild.files import write_atomically
+from bookbuild.files import write_if_changed
 
 # The plugin and factory names are JupyterLab's and jupyterlab-jupytext's.
 DOCMANAGER = '@jupyterlab/docmanager-extension:plugin'
@@ -77,21 +77,11 @@ def custom_css_dir(prefix):
     return pathlib.Path(prefix) / 'share' / 'jupyter' / 'lab' / 'd2l-custom'
 
 
-def write_if_changed(path, text):
-    """Write `text` to `path` unless it holds it already; True if written."""
-    path = pathlib.Path(path)
-    if path.is_file() and path.read_text() == text:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(text, path)
-    return True
-
-
 def write_settings(app_settings_dir):
     """Write the override into `app_settings_dir`; True if it changed."""
     return write_if_changed(
-        pathlib.Path(app_settings_dir) / 'overrides.d' / FILE_NAME,
-        json.dumps(OVERRIDES, indent=2) + '\n')
+        json.dumps(OVERRIDES, indent=2) + '\n',
+        pathlib.Path(app_settings_dir) / 'overrides.d' / FILE_NAME)
 
 
 def label_selector(framework):
@@ -116,8 +106,8 @@ def framework_labels_css(labels=FRAMEWORK_LABELS):
 def write_custom_css(css_dir):
     """Write the labels' style sheet as `css_dir`/custom.css; True if it
     changed."""
-    return write_if_changed(pathlib.Path(css_dir) / 'custom.css',
-                            framework_labels_css())
+    return write_if_changed(framework_labels_css(),
+                            pathlib.Path(css_dir) / 'custom.css')
 
 
 def server_options(css_dir, config_dir=None):

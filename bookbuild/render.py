@@ -13,7 +13,6 @@ Everything a page needs (images, notebooks, KaTeX) is found before anything
 is written, and every file is written atomically, so a failed render leaves
 the previous good book in place.
 """
-import os
 import pathlib
 
 import nbformat
@@ -21,7 +20,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
-from bookbuild.files import copy_atomically, write_atomically
+from bookbuild.files import copy_atomically, display_path, write_atomically
 from bookbuild.render_cells import (  # noqa: F401 (the tests reach them here)
     comparable, render_cells, render_outputs)
 from bookbuild.render_common import (  # noqa: F401
@@ -117,13 +116,6 @@ def chapter_source_path(meta, source_root):
         return source_root / 'chapters' / f'{meta.get("chapter", "chapter")}.md'
     source = pathlib.Path(source)
     return source if source.is_absolute() else source_root / source
-
-
-def display_path(path, root):
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def code_lexer(nb):
