@@ -141,6 +141,7 @@ def build_edition(layout, language, merged, languages, progress):
     """A translated edition from the English build's merged chapters and
     executed notebooks: it renders, and executes nothing."""
     import time
+    from bookbuild import i18n
     from bookbuild.editions import render_edition
     start = time.perf_counter()
     pages, translators = render_edition(
@@ -154,8 +155,9 @@ def build_edition(layout, language, merged, languages, progress):
         progress.say(f'  {language} {name}: '
                      f'{translator.coverage.describe()}')
         for msgid, problem in translator.problems:
-            progress.say(f'  {language} {name}: warning: the translation of '
-                         f'{msgid[:60]!r}... {problem}; shown in English')
+            progress.say(f'  {translator.where(msgid, layout.root)}: '
+                         f'warning: the translation of {i18n.shorten(msgid)} '
+                         f'{problem}; shown in English')
     return pages
 
 
@@ -171,12 +173,24 @@ def update_translations(layout, chapters, new_languages, progress):
             catalog = i18n.read_catalog(
                 i18n.catalog_path(layout.locales, language, chapter.stem),
                 language)
-            translator = i18n.chapter_coverage(read_chapter(chapter), catalog)
+            where = i18n.catalog_path(layout.locales, language,
+                                      chapter.stem).relative_to(layout.root)
+            translator = i18n.chapter_coverage(read_chapter(chapter), catalog,
+                                               where)
             progress.say(f'{language} {chapter.stem}: '
                          f'{translator.coverage.describe()}')
-            for line in i18n.to_translate(catalog, i18n.catalog_path(
-                    layout.locales, language, chapter.stem).relative_to(
-                        layout.root)):
+            for line in i18n.to_translate(catalog, where):
+                progress.say(f'  {line}')
+            # What the edition would refuse, with the reason: a lost
+            # placeholder, added markup, a block broken in its place.
+            for msgid, problem in translator.problems:
+                progress.say(f'  {translator.where(msgid)}: the translation '
+                             f'of {i18n.shorten(msgid)} {problem}')
+        path = i18n.catalog_path(layout.locales, language, i18n.FURNITURE)
+        if path.is_file():
+            for line in i18n.catalog_problems(
+                    i18n.read_catalog(path, language),
+                    path.relative_to(layout.root), format_fields=True):
                 progress.say(f'  {line}')
 
 

@@ -19,6 +19,9 @@ TEXT_NODE = re.compile(r'(>)([^<]+)(?=<)')
 PROSE_WORD = re.compile(r'(?<![A-Za-z])[a-z]{3,}(?![A-Za-z])')
 # ![alt](img/x.svg "title") in a chapter's Markdown.
 SVG_IMAGE = re.compile(r'!\[[^\]]*\]\(\s*<?([^)\s>]+\.svg)>?')
+# Characters XML 1.0 forbids: one in a label would leave the whole drawing
+# unreadable.
+XML_FORBIDDEN = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,12 +55,16 @@ def diagram_texts(svg):
 
 def translate_svg(svg, lookup):
     """The SVG document with each label that `lookup` translates replaced
-    (`lookup(text)` returns the translation or None for English)."""
+    (`lookup(text)` returns the translation or None for English).
+
+    A label is text: escaped, so that whatever a catalog holds cannot add
+    an element or attribute (the catalog's checks refuse such a label
+    before it gets here, bookbuild.i18n.Translator)."""
     def node(match):
         raw = match.group(2)
         text = html.unescape(raw).strip()
         translation = lookup(text) if is_prose(text) else None
-        if not translation:
+        if not translation or XML_FORBIDDEN.search(translation):
             return match.group(0)
         lead = raw[:len(raw) - len(raw.lstrip())]
         trail = raw[len(raw.rstrip()):]

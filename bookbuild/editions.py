@@ -93,7 +93,8 @@ def translate_chapter(merged_path, executed_dir, catalog_file, language,
 
     def translated(text, line):
         return messages.translate_markdown(text, translator, language,
-                                           source, line)
+                                           source, line,
+                                           refuse=translator.refuse)
 
     out_dir = pathlib.Path(out_dir)
     result = copy.deepcopy(merged)
@@ -165,7 +166,11 @@ def render_edition(language, merged_paths, executed_dir, layout_root,
     furniture = (i18n.read_catalog(furniture_file, language)
                  if furniture_file.is_file() else None)
     chapters = {}
-    with translating(furniture):
+    # Only the furniture's finished translations that pass the checks
+    # (i18n.Translator): the render modules fill them in as str.format
+    # templates.
+    with translating(i18n.Translator(furniture, furniture_file,
+                                     format_fields=True).lookup):
         for merged_path in merged_paths:
             name = pathlib.Path(merged_path).stem
             chapters[name] = translate_chapter(
@@ -178,12 +183,13 @@ def render_edition(language, merged_paths, executed_dir, layout_root,
                             edition=edition_of(language, languages),
                             write_static=False)
     translators = {name: c.translator for name, c in chapters.items()}
-    translators[i18n.FURNITURE] = furniture_coverage(furniture, layout_root)
+    translators[i18n.FURNITURE] = furniture_coverage(furniture, layout_root,
+                                                     furniture_file)
     return pages, translators
 
 
-def furniture_coverage(catalog, root):
-    translator = i18n.Translator(catalog, format_fields=True)
+def furniture_coverage(catalog, root, path=None):
+    translator = i18n.Translator(catalog, path, format_fields=True)
     for message in i18n.furniture_template(root):
         if message.id:
             translator(message.id)

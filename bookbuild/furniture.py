@@ -9,9 +9,6 @@ importing the catalogs' tooling.
 """
 import contextlib
 import contextvars
-import re
-
-FORMAT_FIELD = re.compile(r'\{(\w*)\}')
 
 _FURNITURE = contextvars.ContextVar('furniture', default=None)
 
@@ -23,26 +20,20 @@ def N_(text):
 
 
 def gettext(text):
-    catalog = _FURNITURE.get()
-    if catalog is None:
+    lookup = _FURNITURE.get()
+    if lookup is None:
         return text
-    message = catalog.get(text)
-    if message is None or not message.string or message.fuzzy:
-        return text
-    # A translation that lost a {field} would break .format(): English it is
-    # (the i18n tests name such a message).
-    if sorted(FORMAT_FIELD.findall(message.string)) != \
-            sorted(FORMAT_FIELD.findall(text)):
-        return text
-    return message.string
+    return lookup(text) or text
 
 
 @contextlib.contextmanager
-def translating(catalog):
-    """Within the block, gettext answers from `catalog` (None: English)."""
-    token = _FURNITURE.set(catalog)
+def translating(lookup):
+    """Within the block, gettext answers from `lookup(msgid)` (the usable
+    translation or None: English; None for `lookup`: English throughout).
+    bookbuild.i18n.Translator.lookup checks each translation: its {fields}
+    are those of the English, and it adds no markup."""
+    token = _FURNITURE.set(lookup)
     try:
         yield
     finally:
         _FURNITURE.reset(token)
-

@@ -23,6 +23,7 @@ import datetime
 import io
 import pathlib
 import re
+import string
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
@@ -38,7 +39,6 @@ DIAGRAM_TEXT = 'diagram text'
 PROJECT = 'Dive into DenseNet'
 PACKAGE = pathlib.Path(__file__).resolve().parent
 KEYWORDS = {'_': None, 'N_': None}
-FORMAT_FIELD = re.compile(r'\{(\w*)\}')
 WIDTH = 76
 
 
@@ -286,8 +286,8 @@ class Coverage:
 
 class Translator:
     """Looks messages up in one catalog: the translation when it is
-    finished and keeps its source's placeholders, else None. Counts what
-    it is asked, as the coverage of the page it translates."""
+    finished and keeps its source's placeholders and markup, else None.
+    Counts what it is asked, as the coverage of the page it translates."""
 
     def __init__(self, catalog, path=None, format_fields=False):
         self.catalog = catalog
@@ -298,6 +298,7 @@ class Translator:
         self.coverage = Coverage()
         self.problems = []    # (msgid, problem) of broken translations
         self._seen = set()
+        self._refused = set()
 
     def usable(self, msgid):
         message = self.catalog.get(msgid) if self.catalog else None
@@ -305,12 +306,17 @@ class Translator:
             return None, 'untranslated'
         if message.fuzzy:
             return None, 'fuzzy'
-        problems = (format_field_problems(msgid, message.string)
-                    if self.format_fields else
-                    messages.placeholder_problems(msgid, message.string))
+        problems = translation_problems(msgid, message.string,
+                                        self.format_fields)
         if problems:
             return None, problems
+        if msgid in self._refused:
+            return None, 'broken'
         return message.string, 'translated'
+
+    def lookup(self, msgid):
+        """The usable translation or None, counting nothing."""
+        return self.usable(msgid)[0]
 
     def __call__(self, msgid):
         text, state = self.usable(msgid)
@@ -325,10 +331,61 @@ class Translator:
                         getattr(self.coverage, state) + 1)
         return text
 
+    def refuse(self, msgid, problem):
+        """A translation that passed the checks but cannot stand in its
+        place on the page (bookbuild.messages.translate_markdown): broken
+        from now on."""
+        if msgid in self._refused:
+            return
+        self._refused.add(msgid)
+        if msgid in self._seen and self.usable(msgid)[1] == 'broken':
+            self.coverage.translated -= 1
+            self.coverage.broken += 1
+        self.problems.append((msgid, problem))
+
+    def where(self, msgid, root=None):
+        """'catalog:line' of a message, for a report (the catalog relative
+        to `root` where it lies inside)."""
+        message = self.catalog.get(msgid) if self.catalog else None
+        line = message.lineno if message is not None else 0
+        path = display_path(self.path, root) if root else self.path
+        return f'{path}:{line}'
+
+
+def translation_problems(msgid, translation, format_fields=False):
+    """Why a finished translation cannot be shown, as sentences."""
+    problems = messages.placeholder_problems(msgid, translation)
+    if format_fields:
+        problems = format_field_problems(msgid, translation) + problems
+    return problems
+
+
+def template_fields(text):
+    """The fields of a str.format template as (name, spec, conversion);
+    ValueError for a template str.format cannot read."""
+    return [(name, spec, conversion) for _, name, spec, conversion
+            in string.Formatter().parse(text) if name is not None]
+
 
 def format_field_problems(source, translation):
-    want = sorted(FORMAT_FIELD.findall(source))
-    have = sorted(FORMAT_FIELD.findall(translation))
+    """A furniture translation is filled with str.format: it may use its
+    source's {fields}, each plain. `{mode:>999999999}` would make a page of
+    a gigabyte, `{mode.__class__}` shows what it should not, and a lone
+    brace stops the build."""
+    try:
+        fields = template_fields(translation)
+    except ValueError as e:
+        return [f'is not a str.format template ({e}): write {{{{ and }}}} '
+                'for a brace']
+    odd = [name + (f'!{conversion}' if conversion else '')
+           + (f':{spec}' if spec else '')
+           for name, spec, conversion in fields
+           if spec or conversion or not re.fullmatch(r'\w+', name)]
+    if odd:
+        return [f'has the field {{{odd[0]}}}: only plain fields like '
+                '{name} may be used']
+    want = sorted(name for name, _, _ in template_fields(source))
+    have = sorted(name for name, _, _ in fields)
     if want == have:
         return []
     return [f'has the fields {{{"}, {".join(have)}}} where its source has '
@@ -337,15 +394,13 @@ def format_field_problems(source, translation):
 
 def catalog_problems(catalog, path, format_fields=False):
     """'file:line: ...' for each finished translation in `catalog` that
-    loses or changes a placeholder of its source."""
+    loses or changes a placeholder of its source, or adds markup."""
     found = []
     for message in catalog:
         if not message.id or not message.string or message.fuzzy:
             continue
-        problems = (format_field_problems(message.id, message.string)
-                    if format_fields else
-                    messages.placeholder_problems(message.id, message.string))
-        for problem in problems:
+        for problem in translation_problems(message.id, message.string,
+                                            format_fields):
             found.append(f'{path}:{message.lineno}: the translation of '
                          f'{shorten(message.id)} {problem}')
     return found
@@ -367,11 +422,15 @@ def shorten(text, width=60):
     return repr(text if len(text) <= width else text[:width - 3] + '...')
 
 
-def chapter_coverage(chapter, catalog):
-    """The coverage of a chapter's messages in a catalog (None: none)."""
-    translator = Translator(catalog)
-    for message in messages.chapter_messages(chapter):
-        translator(message.text)
+def chapter_coverage(chapter, catalog, path=None):
+    """The coverage of a chapter's messages in a catalog (None: none),
+    each translation tried in its place, as the edition puts it."""
+    translator = Translator(catalog, path)
+    for cell in chapter.cells:
+        if cell.kind == 'markdown':
+            messages.translate_markdown(cell.source, translator, '',
+                                        chapter.path, cell.line,
+                                        refuse=translator.refuse)
     for _, label in chapter_diagram_texts(chapter):
         translator(label.text)
     return translator

@@ -14,7 +14,11 @@ page shows as awaiting translation.
 
 A translation must carry its source's math, inline code, link and image
 targets and cross-references unchanged (`placeholder_problems`): those are
-what a reader copies, clicks or reads as a formula.
+what a reader copies, clicks or reads as a formula. Catalogs come from
+outside the project, so the same check keeps a translation from adding
+markup: no raw HTML, link, image, role or block of its own, no line break
+and no control character. A translation that breaks the blocks around it
+only in its place on the page is refused there (`translate_markdown`).
 """
 import collections
 import dataclasses
@@ -59,6 +63,7 @@ class _Block:
 
 
 _PARSER = None
+_CHECKER = None
 
 
 def parser():
@@ -66,6 +71,17 @@ def parser():
     if _PARSER is None:
         _PARSER = markdown_renderer()
     return _PARSER
+
+
+def checker():
+    """The page's parser, except that it reads every link as a link: the
+    page's parser leaves a `javascript:` or `data:` target as plain text,
+    which would hide from the checks a link a translator tried to add."""
+    global _CHECKER
+    if _CHECKER is None:
+        _CHECKER = markdown_renderer()
+        _CHECKER.validateLink = lambda url: True
+    return _CHECKER
 
 
 def normalize(text):
@@ -82,8 +98,9 @@ def has_prose(text):
     return bool(LETTER.search(''.join(kept)))
 
 
-def inline_tokens(text):
-    tokens = parser().parseInline(text, {'slugs': set(), 'headings': []})
+def inline_tokens(text, markdown=None):
+    tokens = (markdown or parser()).parseInline(
+        text, {'slugs': set(), 'headings': []})
     found = []
 
     def walk(children):
@@ -165,33 +182,90 @@ def awaiting(text, language):
     return AWAITING.format(text=text, note=html.escape(note))
 
 
-def translate_markdown(source, lookup, language, path='', first_line=1):
+def translate_markdown(source, lookup, language, path='', first_line=1,
+                       refuse=None):
     """`source` with each block replaced by `lookup(msgid)`; a block whose
     lookup is None stays English, marked as awaiting translation. Blocks
-    without words are left alone."""
+    without words are left alone.
+
+    A translation that would change the blocks of the cell in its place
+    (close the admonition whose title it is, say) stays English too, and
+    `refuse(msgid, problem)` hears of it."""
     lines = source.split('\n')
-    edits = []
+    edits = []      # (edit, its English replacement, msgid) of each block
     for block in _blocks(source):
         if not has_prose(block.text):
             continue
         found = lookup(block.text)
-        new = found if found is not None else awaiting(block.text, language)
         where = first_line + block.first
-        if block.kind == 'table cell':
-            edits.append((block.first, block.last,
-                          [_replace_cell(lines[block.first], block.cell,
-                                         new, path, where)]))
-        elif block.kind in ('admonition title', 'directive argument'):
-            match = DIRECTIVE.match(lines[block.first])
-            edits.append((block.first, block.last, [
-                f'{match["indent"]}{{{match["name"]}}}{match["space"]}{new}']))
-        else:
-            edits.append((block.first, block.last,
-                          _replace_lines(lines[block.first:block.last],
-                                         block.raw, new, path, where)))
+        english = _edit(lines, block, awaiting(block.text, language), path,
+                        where)
+        edit = english if found is None else _edit(lines, block, found, path,
+                                                   where)
+        edits.append((edit, english, block.text if found is not None
+                      else None, where))
+    translated = _apply(lines, [edit for edit, _, _, _ in edits])
+    english_shape = block_shape(source)
+    if block_shape(translated) == english_shape:
+        return translated
+    # Which translation breaks the cell: each alone in the English.
+    culprits = [i for i, (edit, _, msgid, _) in enumerate(edits)
+                if msgid is not None
+                and block_shape(_apply(lines, [edit])) != english_shape]
+    if not culprits:
+        # Only together; rare enough to keep the whole cell English.
+        culprits = [i for i, (_, _, msgid, _) in enumerate(edits)
+                    if msgid is not None]
+    for i in culprits:
+        edit, english, msgid, where = edits[i]
+        edits[i] = (english, english, None, where)
+        if refuse is not None:
+            refuse(msgid, f'would change the blocks around it in '
+                   f'{path}:{where} (a translation stays one block of its '
+                   'kind, inside the same list, table or admonition)')
+    return _apply(lines, [edit for edit, _, _, _ in edits])
+
+
+def _edit(lines, block, new, path, where):
+    """(first, last, lines) that put `new` in place of `block`'s text."""
+    if block.kind == 'table cell':
+        return (block.first, block.last,
+                [_replace_cell(lines[block.first], block.cell, new, path,
+                               where)])
+    if block.kind in ('admonition title', 'directive argument'):
+        match = DIRECTIVE.match(lines[block.first])
+        return (block.first, block.last, [
+            f'{match["indent"]}{{{match["name"]}}}{match["space"]}{new}'])
+    return (block.first, block.last,
+            _replace_lines(lines[block.first:block.last], block.raw, new,
+                           path, where))
+
+
+def _apply(lines, edits):
+    lines = list(lines)
     for first, last, replacement in sorted(edits, reverse=True):
         lines[first:last] = replacement
     return '\n'.join(lines)
+
+
+def block_shape(source):
+    """The blocks a markdown source is read as, with the blocks inside its
+    directives (whose bodies the page renders on their own), without their
+    words: what a translation may not change."""
+    shape = []
+    for token in parser().parse(source, {'slugs': set(), 'headings': []}):
+        if token.type == 'inline':
+            continue
+        if token.type == 'fence':
+            match = re.match(r'\{([\w-]+)\}', token.info.strip())
+            name = match[1] if match else None
+            shape.append((token.type, token.markup, name))
+            if name and name != 'math':
+                body = re.sub(r'\A(?:\s*:[\w-]+:.*\n)+', '', token.content)
+                shape.append(tuple(block_shape(body)))
+        else:
+            shape.append((token.type, token.tag, token.markup))
+    return shape
 
 
 def _replace_lines(lines, raw, new, path, line):
@@ -223,11 +297,33 @@ def _replace_cell(row, column, new, path, line):
 
 # ---------------------------------------------------------------- checks
 
+# What a message's text may parse into, by name, for the translator.
+BLOCK_NAMES = {
+    'paragraph_open': 'a paragraph', 'heading_open': 'a heading',
+    'html_block': 'a raw HTML block', 'fence': 'a fenced block (code or a '
+    '{directive})', 'code_block': 'an indented code block',
+    'bullet_list_open': 'a list', 'ordered_list_open': 'a list',
+    'blockquote_open': 'a quote', 'hr': 'a horizontal rule',
+    'table_open': 'a table', 'myst_target': 'a (target)=',
+    'myst_line_comment': 'a % comment', 'myst_block_break': 'a +++ break',
+    'math_block': 'a math block', 'math_block_label': 'a math block',
+    'amsmath': 'a math block'}
+# Roles that point somewhere: a translation may translate their text.
+REFERENCE_ROLES = ('ref', 'numref', 'eq', 'doc')
+# C0 and C1 control characters: XML (the diagrams) forbids most of them and
+# a page has no use for any; a tab is spacing, a line break is refused on
+# its own (a message is one line).
+CONTROL = re.compile('[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]')
+LINE_BREAK_CHAR = re.compile('[\r\n]')
+
+
 def placeholders(text):
     """What a translation must keep of its source, as a multiset: math,
-    inline code, link and image targets, roles (cross-references)."""
+    inline code, link and image targets, roles (cross-references) and raw
+    HTML. Read with `checker()`, so that every link counts, also those the
+    page would show as text."""
     found = collections.Counter()
-    for token in inline_tokens(text):
+    for token in inline_tokens(text, checker()):
         if token.type in ('math_inline', 'math_inline_double'):
             found[('math', token.content.strip())] += 1
         elif token.type == 'code_inline':
@@ -236,24 +332,71 @@ def placeholders(text):
             found[('link target', token.attrGet('href'))] += 1
         elif token.type == 'image':
             found[('image', token.attrGet('src'))] += 1
+        elif token.type == 'html_inline':
+            found[('raw HTML tag', token.content)] += 1
         elif token.type == 'myst_role':
             name = token.meta.get('name', '')
             target = re.search(r'<([^>]+)>\s*$', token.content)
-            kept = target[1] if target and name != 'math' else token.content
-            found[('cross-reference' if name != 'math' else 'math',
-                   f'{{{name}}}{kept}')] += 1
+            kept = target[1] if target and name in REFERENCE_ROLES \
+                else token.content
+            kind = ('math' if name == 'math' else 'cross-reference'
+                    if name in REFERENCE_ROLES else 'role')
+            found[(kind, f'{{{name}}}{kept}')] += 1
     return found
 
 
+def raw_html(text):
+    return [token.content for token in inline_tokens(text, checker())
+            if token.type == 'html_inline']
+
+
+def describe_blocks(text):
+    """What `text` alone is read as, for the translator: 'a paragraph',
+    'a paragraph, then a fenced block (code or a {directive})'."""
+    tokens = parser().parse(text, {'slugs': set(), 'headings': []})
+    names = [BLOCK_NAMES.get(token.type, token.type) for token in tokens
+             if token.level == 0 and token.nesting >= 0
+             and token.type != 'inline']
+    return ', then '.join(names) or 'nothing'
+
+
 def placeholder_problems(source, translation):
-    """What `translation` loses or adds of `source`'s placeholders, as
-    sentences; empty when it keeps them all."""
+    """What `translation` loses or adds of `source`'s placeholders and
+    markup, as sentences; empty when it keeps them all and adds none.
+
+    Anything a translation adds is refused rather than escaped: a catalog
+    is read by a translator, who can fix it once told where, while an
+    escaped `<script>` or `[link](javascript:...)` would show the reader
+    markup as text. The page then shows the English until it is fixed."""
+    if LINE_BREAK_CHAR.search(translation):
+        # A second line could open any block (a {raw} directive, an HTML
+        # block, a heading); the English's own lines are joined too.
+        return ['breaks the line: a message is one line (write it without '
+                'line breaks)']
+    control = CONTROL.search(translation)
+    if control:
+        return [f'has the control character {control[0]!r}: remove it']
     want, have = placeholders(source), placeholders(translation)
     problems = []
     for (kind, value), count in (want - have).items():
         problems.append(f'loses the {kind} {value!r}'
                         + (f' ({count}x)' if count > 1 else ''))
+    hint = ' (a "<" meant as text wants a space after it)'
     for (kind, value), count in (have - want).items():
-        problems.append(f'has a {kind} {value!r} its source does not have'
-                        + (f' ({count}x)' if count > 1 else ''))
+        article = 'an' if kind[0] in 'aeiou' else 'a'
+        problems.append(f'has {article} {kind} {value!r} its source does '
+                        'not have' + (f' ({count}x)' if count > 1 else '')
+                        + (hint if kind == 'raw HTML tag' else ''))
+        if kind == 'raw HTML tag':
+            hint = ''
+    if not problems and raw_html(source) != raw_html(translation):
+        # <b> and </b> swapped would leave a tag open for the rest of the
+        # page: the source's HTML is kept in its order.
+        problems.append('has its source\'s raw HTML tags in another order')
+    if block_shape(source) != block_shape(translation):
+        problems.append(f'is read as {describe_blocks(translation)} where '
+                        f'its source is read as {describe_blocks(source)}: '
+                        'a translation stays one block of '
+                        'its kind (mind a leading #, -, 1., >, <, %, (x)= or '
+                        'four spaces)')
     return problems

@@ -232,9 +232,13 @@ def render_fence(renderer, tokens, idx, options, env):
         return math_html(body, True)
     inner = env['markdown'].render(body, env)
     if name in ADMONITIONS:
-        title = argument or name.capitalize()
+        # Markdown, as MyST reads it (and as an edition marks a title
+        # awaiting translation); a translated title's markup is checked
+        # like any message's (bookbuild.messages.placeholder_problems).
+        title = (env['markdown'].renderInline(argument, env) if argument
+                 else esc(name.capitalize()))
         return (f'<aside class="admonition {name}"><p class="admonition-title">'
-                f'{esc(title)}</p>{inner}</aside>\n')
+                f'{title}</p>{inner}</aside>\n')
     return f'<div class="directive directive-{esc(name)}">{inner}</div>\n'
 
 

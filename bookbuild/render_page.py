@@ -70,20 +70,23 @@ def run_banner(runs, frameworks):
         return f' {format_seconds(seconds)}' if seconds is not None else ''
 
     distinct = list(dict.fromkeys(modes.values()))
+    # A furniture string is text, filled with HTML: escaped before it is
+    # filled, so that a translation (book.po) cannot add markup.
     if len(distinct) == 1:
-        runs_text = _('Outputs on this page were produced in {mode} mode: '
-                      '{frameworks}.').format(
+        runs_text = esc(_('Outputs on this page were produced in {mode} '
+                          'mode: {frameworks}.')).format(
             mode=f'<strong>{esc(distinct[0])}</strong>',
-            frameworks=', '.join(f'{FRAMEWORK_LABELS[fw]}{timing(fw)}'
+            frameworks=', '.join(esc(f'{FRAMEWORK_LABELS[fw]}{timing(fw)}')
                                  for fw in frameworks))
     else:
-        runs_text = _('Outputs on this page were produced in different '
-                      'modes: {frameworks}.').format(frameworks=', '.join(
-                          _('{framework} in {mode} mode{timing}').format(
-                              framework=FRAMEWORK_LABELS[fw],
-                              mode=f'<strong>{esc(modes[fw])}</strong>',
-                              timing=timing(fw))
-                          for fw in frameworks))
+        runs_text = esc(_('Outputs on this page were produced in different '
+                          'modes: {frameworks}.')).format(
+            frameworks=', '.join(
+                esc(_('{framework} in {mode} mode{timing}')).format(
+                    framework=esc(FRAMEWORK_LABELS[fw]),
+                    mode=f'<strong>{esc(modes[fw])}</strong>',
+                    timing=esc(timing(fw)))
+                for fw in frameworks))
     meanings = ' '.join(
         f'<span class="mode-meaning"><em>{esc(mode.capitalize())}</em>: '
         f'{esc(_(MODE_MEANINGS[mode]))}.</span>'
@@ -93,10 +96,10 @@ def run_banner(runs, frameworks):
     if not dates:
         when = ''
     elif len(dates) == 1:
-        when = ' ' + _('Executed {date}.').format(date=dates[0])
+        when = ' ' + esc(_('Executed {date}.')).format(date=esc(dates[0]))
     else:
-        when = ' ' + _('Executed {first} to {last}.').format(
-            first=dates[0], last=dates[-1])
+        when = ' ' + esc(_('Executed {first} to {last}.')).format(
+            first=esc(dates[0]), last=esc(dates[-1]))
     mode_class = distinct[0] if len(distinct) == 1 else 'mixed'
     return (f'<aside class="run-banner run-{esc(mode_class)}" role="note">'
             f'<p>{runs_text}{when} {meanings}</p></aside>\n')
@@ -107,8 +110,8 @@ def download_links(notebooks):
         return ''
     links = [f'<a href="{esc(relative)}" download>{FRAMEWORK_LABELS[fw]}</a>'
              for fw, relative in notebooks.items()]
-    text = _('Run this chapter yourself: download the notebook for '
-             '{links}.').format(links=' \u00b7 '.join(links))
+    text = esc(_('Run this chapter yourself: download the notebook for '
+                 '{links}.')).format(links=' \u00b7 '.join(links))
     return f'<p class="downloads">{text}</p>\n'
 
 
@@ -198,7 +201,7 @@ def render_index(pages, book_title=BOOK_TITLE, edition=ENGLISH):
     show_label = esc(_('Show code in:'))
     chapters = esc(_('Chapters'))
     main = f"""<h1>{esc(book_title)}</h1>
-<p>{about.format(count=count)}</p>
+<p>{esc(about).format(count=esc(count))}</p>
 <div class="framework-chooser" role="group" aria-label="{show}">
 <span class="chooser-label">{show_label}</span>{chooser}</div>
 <h2>{chapters}</h2>
@@ -218,8 +221,8 @@ def chapter_modes(runs):
         if fw in runs:
             mode = runs[fw].get('mode', 'unknown')
             by_mode.setdefault(mode, []).append(FRAMEWORK_LABELS[fw])
-    return '; '.join(_('{mode} mode: {frameworks}').format(
-        mode=esc(mode), frameworks=', '.join(labels))
+    return '; '.join(esc(_('{mode} mode: {frameworks}')).format(
+        mode=esc(mode), frameworks=esc(', '.join(labels)))
         for mode, labels in by_mode.items())
 
 

@@ -90,3 +90,94 @@ def edition_pages(rendered_page, tmp_path_factory):
     fixtures.translate_all(layout, translate=vietnamese)
     fixtures.build_both(layout)
     return layout.html / 'small.html', layout.html / 'vi' / 'small.html'
+
+
+# What a hostile catalog tries, one payload a message in turn: scripts,
+# event handlers, a dialog, a changed title, links and images to another
+# host, a redirect, a {raw} directive on lines of its own. Each would set
+# window.__pwned, open a dialog or make a request leave the machine if it
+# reached the page as markup.
+HOSTILE_PAYLOADS = [
+    '<script>window.__pwned = 1; document.title = "pwned"</script>',
+    '<img src=x onerror="window.__pwned = 2; alert(2)">',
+    '<svg onload="window.__pwned = 3"></svg>',
+    '<details open ontoggle="window.__pwned = 4"><summary>x</summary>'
+    '</details>',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    '[bấm vào](javascript:window.__pwned=5)',
+    '![](http://evil.example/pixel.png)',
+    '<https://evil.example/autolink>',
+    '\n\n```{raw} html\n<script>window.__pwned = 6</script>\n```',
+    '{raw}`<script>window.__pwned = 7</script>`',
+    '</div></details><iframe srcdoc="<script>parent.__pwned = 8'
+    '</script>"></iframe>',
+]
+# Not markup: shown as text.
+ESCAPED_TEXT = '&lt;script&gt;window.__pwned = 9&lt;/script&gt;'
+ESCAPED_MESSAGE = 1     # the first paragraph of the first chapter
+
+
+def run_without_kernels(layout, chapter):
+    """The chapter split, 'executed' (a line of output written into each
+    code cell, no kernel started) and merged, as the English build leaves
+    it. Returns the merged notebook's path."""
+    import nbformat
+    from bookbuild.merge import merge_chapter
+    from bookbuild.split import split_chapter
+    executed = {}
+    for fw, path in split_chapter(chapter, layout.notebooks).items():
+        nb = nbformat.read(path, as_version=4)
+        for count, cell in enumerate(
+                [c for c in nb.cells if c.cell_type == 'code'], 1):
+            cell.outputs = [nbformat.v4.new_output(
+                'stream', name='stdout', text=f'ran on {fw}\n')]
+            cell.execution_count = count
+        nb.metadata['d2l_book']['run'] = {'mode': 'smoke', 'seconds': 1.0}
+        executed[fw] = layout.executed / path.name
+        executed[fw].parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, executed[fw])
+    merged = layout.merged / f'{chapter.stem}.ipynb'
+    merge_chapter(chapter, executed, merged)
+    return merged
+
+
+@pytest.fixture(scope='session')
+def hostile_edition(tmp_path_factory):
+    """The repository's chapters in English and in a Vietnamese whose every
+    message (prose, diagram labels, furniture) is the shipped translation
+    with a payload after it; one message gets only escaped text. Built in
+    a temporary folder without a kernel, in about a second. Returns the
+    Layout."""
+    import shutil
+
+    from bookbuild import i18n
+    from bookbuild.cli import Layout
+    from bookbuild.editions import edition_of, render_edition
+    root = tmp_path_factory.mktemp('hostile')
+    repository = TESTS.parent
+    shutil.copytree(repository / 'chapters', root / 'chapters')
+    shutil.copytree(repository / 'locales', root / 'locales')
+    layout = Layout(root / 'build', root)
+    merged = [run_without_kernels(layout, chapter)
+              for chapter in layout.chapters()]
+    turn = 0
+    for domain in [path.stem for path in layout.chapters()] + \
+            [i18n.FURNITURE]:
+        path = i18n.catalog_path(layout.locales, 'vi', domain)
+        catalog = i18n.read_catalog(path, 'vi')
+        for message in catalog:
+            if not message.id:
+                continue
+            if turn == ESCAPED_MESSAGE:
+                message.string += f' {ESCAPED_TEXT}'
+            else:
+                message.string += \
+                    f' {HOSTILE_PAYLOADS[turn % len(HOSTILE_PAYLOADS)]}'
+            turn += 1
+        i18n.write_catalog(catalog, path)
+    languages = ['en', 'vi']
+    render_book(merged, layout.html, layout.root, layout.executed,
+                edition=edition_of('en', languages))
+    render_edition('vi', merged, layout.executed, layout.root,
+                   layout.locales, layout.editions, layout.html, languages)
+    return layout

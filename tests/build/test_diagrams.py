@@ -1,6 +1,7 @@
 """The words inside SVG diagrams (bookbuild.diagrams): which are prose,
 where they are, and a translation that changes nothing else."""
 import textwrap
+import xml.etree.ElementTree as ElementTree
 
 import pytest
 
@@ -43,6 +44,24 @@ def test_a_translation_changes_the_words_only():
         '> adds k channels<', '> thêm k kênh &lt;mới&gt; &amp; hơn<')
     # Nothing translated: the same text, byte for byte.
     assert diagrams.translate_svg(SVG, lambda text: None) == SVG
+
+
+def test_a_label_is_text_whatever_the_lookup_returns():
+    """Even a lookup without the catalog's checks adds no element or
+    attribute, and no character that would make the file unreadable."""
+    hostile = {'maps:': '</text><script>alert(1)</script><text onclick="x">',
+               'each layer H': 'mỗi\x08tầng',
+               'adds k channels': ']]><!-- &amp; <![CDATA['}
+    out = diagrams.translate_svg(SVG, hostile.get)
+
+    def markup(svg):
+        return [(e.tag, sorted(e.attrib.items()))
+                for e in ElementTree.fromstring(svg).iter()]
+    assert markup(out) == markup(SVG)
+    assert '>&lt;/text&gt;&lt;script&gt;alert(1)' in out
+    assert '>each layer H<' in out      # kept English
+    assert ']]><!-- &amp; <![CDATA[' in ''.join(
+        ElementTree.fromstring(out).itertext())
 
 
 def test_a_chapter_s_diagrams_are_its_local_svg_images(tmp_path):
