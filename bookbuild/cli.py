@@ -205,7 +205,8 @@ def parse_args(argv):
                         '(e.g. vi)')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
-    return parser.parse_args(argv)
+    # Chapter names may come before, between or after the options.
+    return parser.parse_intermixed_args(argv)
 
 
 def main(argv=None):

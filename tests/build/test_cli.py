@@ -118,3 +118,23 @@ def test_a_chapter_comes_before_those_that_extend_its_name(tmp_path):
     layout = Layout(tmp_path / 'build', root=tmp_path)
     assert [p.stem for p in layout.chapters()] == \
         ['alexnet', 'densenet', 'densenet-memory']
+
+
+def test_chapter_names_may_come_anywhere_on_the_command_line(book):
+    from bookbuild.cli import parse_args
+    for argv in (['html', '--mode', 'smoke', 'densenet'],
+                 ['html', 'densenet', '--mode', 'smoke'],
+                 ['html', '--mode', 'smoke', 'densenet', '--frameworks',
+                  'jax', 'densenet-memory']):
+        args = parse_args(argv)
+        assert args.command == 'html' and args.mode == 'smoke'
+        assert args.chapters[0] == 'densenet', argv
+    assert parse_args(argv).chapters == ['densenet', 'densenet-memory']
+    assert parse_args(argv).frameworks == 'jax'
+    run = subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'notebooks', '--root', str(book),
+         '--build-dir', str(book / 'build'), '--frameworks', 'jax', 'small'],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in (book / 'build' / 'notebooks').iterdir()] == \
+        ['small-jax.ipynb']
