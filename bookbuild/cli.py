@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from bookbuild import FRAMEWORKS
+from bookbuild.files import blocking_file
 from bookbuild.progress import Progress
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -79,6 +80,15 @@ class Layout:
                              f'{self.accel}')
         return path
 
+    def check_directories(self, *folders):
+        """Each folder the build writes into is a directory or can become
+        one: found before hours of execution, not as a traceback after."""
+        for folder in folders:
+            blocker = blocking_file(folder)
+            if blocker is not None:
+                raise BuildError(not_a_directory(blocker, folder,
+                                                 self.build))
+
     def chapters(self, names=None):
         folder = self.root / 'chapters'
         if names:
@@ -92,6 +102,24 @@ class Layout:
             if not p.is_file():
                 raise BuildError(f'{p}: no such chapter')
         return paths
+
+
+def not_a_directory(blocker, wanted, build_dir):
+    """The one-line message for a file where the build needs a directory."""
+    blocker, wanted, build_dir = map(pathlib.Path,
+                                     (blocker, wanted, build_dir))
+    if blocker == build_dir:
+        return (f'{blocker}: not a directory; --build-dir must name a '
+                'directory or a path where one can be made')
+    if blocker in build_dir.parents:
+        return (f'{blocker}: not a directory, so the build directory '
+                f'{build_dir} cannot be made there; choose another '
+                '--build-dir')
+    purpose = '' if wanted == blocker else f' (for {wanted})'
+    remedy = ' or choose another --build-dir' \
+        if build_dir in blocker.parents else ''
+    return (f'{blocker}: not a directory, but the build makes a directory '
+            f'there{purpose}; move the file away{remedy}')
 
 
 def build_notebooks(layout, chapters, frameworks, progress):
@@ -229,16 +257,30 @@ def main(argv=None):
                         args.accel or default_accel())
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
+            layout.check_directories(layout.notebooks)
             build_notebooks(layout, chapters, frameworks, progress)
         elif args.command == 'translations':
             update_translations(layout, chapters, args.new_language, progress)
         else:
             mode = args.mode or default_mode()
+            layout.check_directories(
+                layout.notebooks, layout.executed, layout.cache,
+                layout.merged, layout.html, layout.editions)
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress)
     except (BuildError, ChapterError, ExecutionError, MergeError,
             RenderError, CatalogError, EditionError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
+        return 1
+    except (NotADirectoryError, FileExistsError) as e:
+        # A file deeper down where the build makes a directory (mkdir
+        # raises FileExistsError for a file in the way).
+        progress.done()
+        blocker = blocking_file(e.filename) if e.filename else None
+        if blocker is None:
+            raise
+        message = not_a_directory(blocker, e.filename, args.build_dir)
+        print(f'error: {message}', file=sys.stderr)
         return 1
     return 0

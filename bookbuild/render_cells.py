@@ -5,11 +5,9 @@ import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare
 from bookbuild.furniture import gettext as _
+from bookbuild.progress import ANSI_ESCAPE
 from bookbuild.render_common import (AUTOLOADED_REMOTE_URL, esc,
                                      highlight_code)
-
-ANSI_ESCAPE = re.compile(r'\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*'
-                         r'(?:\x07|\x1b\\)|\x1b[@-Z\\-_]')
 
 
 # ---------------------------------------------------------------- cells

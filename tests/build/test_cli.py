@@ -138,3 +138,55 @@ def test_chapter_names_may_come_anywhere_on_the_command_line(book):
     assert run.returncode == 0, run.stderr
     assert [p.name for p in (book / 'build' / 'notebooks').iterdir()] == \
         ['small-jax.ipynb']
+
+
+def one_error_line(result):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'Traceback' not in result.stderr, result.stderr
+    errors = [t for t in result.stderr.splitlines() if 'error' in t.lower()]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_a_build_directory_that_is_a_file_is_named_in_one_line(book,
+                                                              tmp_path):
+    not_a_folder = tmp_path / 'build-here'
+    not_a_folder.write_text('a file\n')
+    base = [sys.executable, '-m', 'bookbuild', 'html', '--root', str(book),
+            '--mode', 'smoke']
+    for build_dir in (not_a_folder, not_a_folder / 'sub'):
+        result = subprocess.run([*base, '--build-dir', str(build_dir)],
+                                capture_output=True, text=True, timeout=120)
+        line = one_error_line(result)
+        assert line.startswith(f'error: {not_a_folder}: not a directory')
+    assert line == (f'error: {not_a_folder}: not a directory, so the build '
+                    f'directory {not_a_folder / "sub"} cannot be made there; '
+                    'choose another --build-dir')
+
+
+def test_a_file_where_the_build_makes_a_directory_is_named(book):
+    (book / 'build').mkdir()
+    (book / 'build' / 'html').write_text('a file\n')
+    line = one_error_line(build(book))
+    html = book / 'build' / 'html'
+    assert line == (f'error: {html}: not a directory, but the build makes a '
+                    'directory there; move the file away or choose another '
+                    '--build-dir')
+    (book / 'build' / 'html').unlink()
+    # Deeper down, found when the page links its notebooks.
+    (book / 'build' / 'html').mkdir()
+    (book / 'build' / 'html' / 'notebooks').write_text('a file\n')
+    result = build(book, '--frameworks', 'jax')
+    line = one_error_line(result)
+    assert line.startswith(f'error: {html / "notebooks"}: not a directory, '
+                           'but the build makes a directory there')
+
+
+def test_a_failing_cell_shows_no_colour_codes_in_a_log(book):
+    chapter = book / 'chapters' / 'small.md'
+    chapter.write_text(chapter.read_text().replace(
+        "print(len(NAME) * 3)", "print(len(NAME) * 3)\nx = (1 +"))
+    result = build(book, '--frameworks', 'jax')
+    assert result.returncode == 1
+    assert 'SyntaxError' in result.stderr
+    assert '\x1b' not in result.stderr and '[31m' not in result.stderr
