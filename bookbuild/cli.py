@@ -18,6 +18,7 @@ import sys
 from bookbuild import FRAMEWORKS
 from bookbuild.files import blocking_file
 from bookbuild.progress import Progress
+from bookbuild.render_common import MAX_OUTPUT_LINES
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODES = ('full', 'quick', 'smoke')
@@ -132,7 +133,8 @@ def build_notebooks(layout, chapters, frameworks, progress):
     return result
 
 
-def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
+def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
+               max_output_lines=MAX_OUTPUT_LINES):
     from bookbuild.execute import execute_notebook
     from bookbuild.merge import merge_chapter
     from bookbuild.render import render_book
@@ -158,14 +160,17 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
     from bookbuild.editions import edition_of
     languages = ['en'] + i18n.languages(layout.locales)
     pages = render_book(merged, layout.html, layout.root, layout.executed,
-                        edition=edition_of('en', languages))
+                        edition=edition_of('en', languages),
+                        max_output_lines=max_output_lines)
     progress.say(f'rendered {len(pages)} pages into {layout.html}')
     for language in languages[1:]:
-        pages += build_edition(layout, language, merged, languages, progress)
+        pages += build_edition(layout, language, merged, languages, progress,
+                               max_output_lines)
     return pages
 
 
-def build_edition(layout, language, merged, languages, progress):
+def build_edition(layout, language, merged, languages, progress,
+                  max_output_lines=MAX_OUTPUT_LINES):
     """A translated edition from the English build's merged chapters and
     executed notebooks: it renders, and executes nothing."""
     import time
@@ -173,7 +178,7 @@ def build_edition(layout, language, merged, languages, progress):
     start = time.perf_counter()
     pages, translators = render_edition(
         language, merged, layout.executed, layout.root, layout.locales,
-        layout.editions, layout.html, languages)
+        layout.editions, layout.html, languages, max_output_lines)
     seconds = time.perf_counter() - start
     progress.say(f'rendered the {language} edition ({len(pages)} pages) into '
                  f'{layout.html / language} in {seconds:.1f} s, executing '
@@ -208,6 +213,17 @@ def update_translations(layout, chapters, new_languages, progress):
                 progress.say(f'  {line}')
 
 
+def line_count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a number of lines (0 or more; 0: no limit)')
+    return value
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m bookbuild',
                                      description=__doc__.split('\n')[0])
@@ -233,6 +249,11 @@ def parse_args(argv):
                         '(e.g. vi)')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
+    parser.add_argument('--max-output-lines', type=line_count,
+                        default=MAX_OUTPUT_LINES, metavar='N',
+                        help='a longer output stream shows its first and '
+                        f'last lines on the page (default {MAX_OUTPUT_LINES};'
+                        ' 0: every line); the notebooks keep them all')
     # Chapter names may come before, between or after the options.
     return parser.parse_intermixed_args(argv)
 
@@ -267,7 +288,7 @@ def main(argv=None):
                 layout.notebooks, layout.executed, layout.cache,
                 layout.merged, layout.html, layout.editions)
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
-                       progress)
+                       progress, args.max_output_lines)
     except (BuildError, ChapterError, ExecutionError, MergeError,
             RenderError, CatalogError, EditionError) as e:
         progress.done()

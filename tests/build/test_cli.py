@@ -190,3 +190,16 @@ def test_a_failing_cell_shows_no_colour_codes_in_a_log(book):
     assert result.returncode == 1
     assert 'SyntaxError' in result.stderr
     assert '\x1b' not in result.stderr and '[31m' not in result.stderr
+
+
+def test_the_output_cap_is_a_build_option(capsys):
+    from bookbuild.cli import parse_args
+    from bookbuild.render_common import MAX_OUTPUT_LINES
+    assert parse_args(['html']).max_output_lines == MAX_OUTPUT_LINES == 200
+    assert parse_args(['html', '--max-output-lines', '0', 'densenet']) \
+        .max_output_lines == 0
+    for wrong in ('-1', 'many'):
+        with pytest.raises(SystemExit):
+            parse_args(['html', '--max-output-lines', wrong])
+        assert f"argument --max-output-lines: {wrong!r} is not a number of " \
+            'lines (0 or more; 0: no limit)' in capsys.readouterr().err
