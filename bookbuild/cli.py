@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from bookbuild import FRAMEWORKS
-from bookbuild.files import blocking_file
+from bookbuild.files import blocking_file, display_path
 from bookbuild.progress import Progress
 from bookbuild.render_common import MAX_OUTPUT_LINES
 
@@ -128,7 +128,8 @@ def build_notebooks(layout, chapters, frameworks, progress):
     result = {}
     for chapter in chapters:
         result[chapter] = split_chapter(chapter, layout.notebooks, frameworks)
-        progress.say(f'split {chapter.relative_to(layout.root)} -> '
+        # A chapter may be named by a path outside the book.
+        progress.say(f'split {display_path(chapter, layout.root)} -> '
                      f'{len(result[chapter])} notebooks')
     return result
 

@@ -203,3 +203,15 @@ def test_the_output_cap_is_a_build_option(capsys):
             parse_args(['html', '--max-output-lines', wrong])
         assert f"argument --max-output-lines: {wrong!r} is not a number of " \
             'lines (0 or more; 0: no limit)' in capsys.readouterr().err
+
+
+def test_a_chapter_named_by_a_path_outside_the_book_is_split(book, tmp_path):
+    outside = tmp_path / 'elsewhere' / 'small.md'
+    outside.parent.mkdir()
+    outside.write_text(fixture_chapter_text())
+    run = subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'notebooks', '--root', str(book),
+         '--build-dir', str(book / 'build'), str(outside)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f'split {outside} -> 4 notebooks' in run.stderr
