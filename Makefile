@@ -38,7 +38,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock clean help
+.PHONY: env env-book env-reference FORCE html notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock check-locks clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -51,6 +51,7 @@ help:
 	@echo "make figures    redraw the PNG twins of the chapters' SVG diagrams (for Jupyter)"
 	@echo "make env-reference  the d2l 1.0.3 reference environment (.venv/d2l-reference), for bench/upstream_d2l.py"
 	@echo "make lock       re-resolve requirements/*.in into the pinned requirements/*.txt (ENVS=...)"
+	@echo "make check-locks  ask PyPI for a wheel of every pin of the GPU locks (needs the network)"
 	@echo "make clean      remove $(BUILD)/"
 
 # ---------------------------------------------------------------- environments
@@ -122,6 +123,12 @@ $(VENV)/node/.installed: requirements/package.json requirements/package-lock.jso
 # without installing: tools/lock.py.
 lock: $(VENV)/tooling/.installed
 	$(TOOLING) tools/lock.py $(ENVS)
+
+# Asks PyPI whether every pin of the GPU locks has a wheel a GPU runner can
+# install (tools/check_locks.py): the one check that needs the network, so it
+# is not part of `make test`. Exit status 3: PyPI could not be reached.
+check-locks: $(VENV)/tooling/.installed
+	$(TOOLING) tools/check_locks.py
 
 # ---------------------------------------------------------------- the book
 

@@ -52,7 +52,8 @@ def chapter_model_classes(d2l):
     """The chapter's MXNet DenseNet classes, defined against `d2l`: only
     the cells' function and class definitions run (no demo, no training)."""
     namespace = {'np': np, 'npx': npx, 'nn': gluon.nn, 'd2l': d2l}
-    chapter = read_chapter(ROOT / 'chapters' / 'densenet.md')
+    chapter = read_chapter(ROOT / 'chapters' / 'densenet.md',
+                           check_front_matter=False)
     for cell in chapter.code_cells('mxnet'):
         if 'answer' in cell.tags:
             continue

@@ -16,7 +16,9 @@ import subprocess
 import sys
 
 from bookbuild import FRAMEWORKS
+from bookbuild.files import blocking_file, display_path
 from bookbuild.progress import Progress
+from bookbuild.render_common import MAX_OUTPUT_LINES
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODES = ('full', 'quick', 'smoke')
@@ -79,6 +81,15 @@ class Layout:
                              f'{self.accel}')
         return path
 
+    def check_directories(self, *folders):
+        """Each folder the build writes into is a directory or can become
+        one: found before hours of execution, not as a traceback after."""
+        for folder in folders:
+            blocker = blocking_file(folder)
+            if blocker is not None:
+                raise BuildError(not_a_directory(blocker, folder,
+                                                 self.build))
+
     def chapters(self, names=None):
         folder = self.root / 'chapters'
         if names:
@@ -94,17 +105,37 @@ class Layout:
         return paths
 
 
+def not_a_directory(blocker, wanted, build_dir):
+    """The one-line message for a file where the build needs a directory."""
+    blocker, wanted, build_dir = map(pathlib.Path,
+                                     (blocker, wanted, build_dir))
+    if blocker == build_dir:
+        return (f'{blocker}: not a directory; --build-dir must name a '
+                'directory or a path where one can be made')
+    if blocker in build_dir.parents:
+        return (f'{blocker}: not a directory, so the build directory '
+                f'{build_dir} cannot be made there; choose another '
+                '--build-dir')
+    purpose = '' if wanted == blocker else f' (for {wanted})'
+    remedy = ' or choose another --build-dir' \
+        if build_dir in blocker.parents else ''
+    return (f'{blocker}: not a directory, but the build makes a directory '
+            f'there{purpose}; move the file away{remedy}')
+
+
 def build_notebooks(layout, chapters, frameworks, progress):
     from bookbuild.split import split_chapter
     result = {}
     for chapter in chapters:
         result[chapter] = split_chapter(chapter, layout.notebooks, frameworks)
-        progress.say(f'split {chapter.relative_to(layout.root)} -> '
+        # A chapter may be named by a path outside the book.
+        progress.say(f'split {display_path(chapter, layout.root)} -> '
                      f'{len(result[chapter])} notebooks')
     return result
 
 
-def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
+def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
+               max_output_lines=MAX_OUTPUT_LINES):
     from bookbuild.execute import execute_notebook
     from bookbuild.merge import merge_chapter
     from bookbuild.render import render_book
@@ -130,14 +161,17 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress):
     from bookbuild.editions import edition_of
     languages = ['en'] + i18n.languages(layout.locales)
     pages = render_book(merged, layout.html, layout.root, layout.executed,
-                        edition=edition_of('en', languages))
+                        edition=edition_of('en', languages),
+                        max_output_lines=max_output_lines)
     progress.say(f'rendered {len(pages)} pages into {layout.html}')
     for language in languages[1:]:
-        pages += build_edition(layout, language, merged, languages, progress)
+        pages += build_edition(layout, language, merged, languages, progress,
+                               max_output_lines)
     return pages
 
 
-def build_edition(layout, language, merged, languages, progress):
+def build_edition(layout, language, merged, languages, progress,
+                  max_output_lines=MAX_OUTPUT_LINES):
     """A translated edition from the English build's merged chapters and
     executed notebooks: it renders, and executes nothing."""
     import time
@@ -146,7 +180,7 @@ def build_edition(layout, language, merged, languages, progress):
     start = time.perf_counter()
     pages, translators = render_edition(
         language, merged, layout.executed, layout.root, layout.locales,
-        layout.editions, layout.html, languages)
+        layout.editions, layout.html, languages, max_output_lines)
     seconds = time.perf_counter() - start
     progress.say(f'rendered the {language} edition ({len(pages)} pages) into '
                  f'{layout.html / language} in {seconds:.1f} s, executing '
@@ -194,6 +228,17 @@ def update_translations(layout, chapters, new_languages, progress):
                 progress.say(f'  {line}')
 
 
+def line_count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a number of lines (0 or more; 0: no limit)')
+    return value
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m bookbuild',
                                      description=__doc__.split('\n')[0])
@@ -219,7 +264,13 @@ def parse_args(argv):
                         '(e.g. vi)')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
-    return parser.parse_args(argv)
+    parser.add_argument('--max-output-lines', type=line_count,
+                        default=MAX_OUTPUT_LINES, metavar='N',
+                        help='a longer output stream shows its first and '
+                        f'last lines on the page (default {MAX_OUTPUT_LINES};'
+                        ' 0: every line); the notebooks keep them all')
+    # Chapter names may come before, between or after the options.
+    return parser.parse_intermixed_args(argv)
 
 
 def main(argv=None):
@@ -242,16 +293,30 @@ def main(argv=None):
                         args.accel or default_accel())
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
+            layout.check_directories(layout.notebooks)
             build_notebooks(layout, chapters, frameworks, progress)
         elif args.command == 'translations':
             update_translations(layout, chapters, args.new_language, progress)
         else:
             mode = args.mode or default_mode()
+            layout.check_directories(
+                layout.notebooks, layout.executed, layout.cache,
+                layout.merged, layout.html, layout.editions)
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
-                       progress)
+                       progress, args.max_output_lines)
     except (BuildError, ChapterError, ExecutionError, MergeError,
             RenderError, CatalogError, EditionError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
+        return 1
+    except (NotADirectoryError, FileExistsError) as e:
+        # A file deeper down where the build makes a directory (mkdir
+        # raises FileExistsError for a file in the way).
+        progress.done()
+        blocker = blocking_file(e.filename) if e.filename else None
+        if blocker is None:
+            raise
+        message = not_a_directory(blocker, e.filename, args.build_dir)
+        print(f'error: {message}', file=sys.stderr)
         return 1
     return 0

@@ -24,7 +24,7 @@ import nbformat
 from bookbuild import diagrams, i18n, messages
 from bookbuild.files import write_atomically, write_notebook_atomically
 from bookbuild.furniture import translating
-from bookbuild.render import render_book
+from bookbuild.render import MAX_OUTPUT_LINES, render_book
 from bookbuild.render_markdown import markdown_renderer
 from bookbuild.render_page import LANGUAGE_NAMES, Edition
 from bookbuild.source import read_chapter
@@ -158,8 +158,10 @@ def translated_notebook(chapter, framework, executed_path):
 
 
 def render_edition(language, merged_paths, executed_dir, layout_root,
-                   locales, build_dir, html_root, languages):
-    """Translate and render one language's edition into html_root/<lang>/.
+                   locales, build_dir, html_root, languages,
+                   max_output_lines=MAX_OUTPUT_LINES):
+    """Translate and render one language's edition into html_root/<lang>/
+    (long outputs capped as in the English edition, `max_output_lines`).
     Returns (pages written, {chapter: Translator})."""
     build_dir = pathlib.Path(build_dir) / language
     furniture_file = i18n.catalog_path(locales, language, i18n.FURNITURE)
@@ -181,7 +183,8 @@ def render_edition(language, merged_paths, executed_dir, layout_root,
                             pathlib.Path(html_root) / language, layout_root,
                             build_dir / 'notebooks',
                             edition=edition_of(language, languages),
-                            write_static=False)
+                            write_static=False,
+                            max_output_lines=max_output_lines)
     translators = {name: c.translator for name, c in chapters.items()}
     translators[i18n.FURNITURE] = furniture_coverage(furniture, layout_root,
                                                      furniture_file)

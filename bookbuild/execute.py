@@ -20,7 +20,7 @@ import nbformat
 
 from bookbuild.envfile import lock_pins
 from bookbuild.files import write_notebook_atomically
-from bookbuild.progress import FileTail, Progress
+from bookbuild.progress import FileTail, Progress, for_stream
 from d2l_local import MODULES as LIBRARY_MODULES
 
 # Bump when the way notebooks are executed changes what they output.
@@ -116,11 +116,14 @@ def _log_tail(path):
     except OSError:
         return '    (no kernel log)'
     return '\n'.join('    ' + t for t in
-                     text.strip().splitlines()[-TRACEBACK_LINES:])
+                     for_stream(text).strip().splitlines()[-TRACEBACK_LINES:])
 
 
 def _traceback_tail(error):
-    text = str(error).strip().splitlines()
+    """The end of a failing cell's traceback, coloured by IPython: the
+    colours stay for a terminal, not for a log (the message is printed
+    to stderr)."""
+    text = for_stream(str(error)).strip().splitlines()
     return '\n'.join('    ' + t for t in text[-TRACEBACK_LINES:])
 
 

@@ -65,3 +65,14 @@ def display_path(path, root):
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def blocking_file(path):
+    """The file that stops `path` from being a directory: `path` itself or
+    the nearest of its parents that exists and is not a directory; None
+    where nothing does."""
+    path = pathlib.Path(path)
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return None if candidate.is_dir() else candidate
+    return None

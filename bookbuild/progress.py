@@ -4,15 +4,32 @@ On a terminal one status line is rewritten in place; elsewhere (CI, a pipe)
 each change is a plain line (optionally rate-limited by `min_interval`).
 """
 import pathlib
+import re
 import sys
 import threading
 import time
+
+# Terminal control sequences: colours (CSI ... m), cursor moves, titles.
+ANSI_ESCAPE = re.compile(r'\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*'
+                         r'(?:\x07|\x1b\\)|\x1b[@-Z\\-_]')
+
+
+def is_terminal(stream):
+    return hasattr(stream, 'isatty') and stream.isatty()
+
+
+def for_stream(text, stream=None):
+    """`text` (a kernel's coloured traceback, say) as `stream` (default:
+    stderr) should get it: colours kept on a terminal, removed where they
+    would land in a log as `[31m` noise."""
+    return text if is_terminal(stream or sys.stderr) else \
+        ANSI_ESCAPE.sub('', text)
 
 
 class Progress:
     def __init__(self, stream=None, min_interval=0.0):
         self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, 'isatty') and self.stream.isatty()
+        self.live = is_terminal(self.stream)
         self.min_interval = min_interval
         self.start = time.monotonic()
         self._last_plain = float('-inf')

@@ -24,7 +24,8 @@ from bookbuild.files import copy_atomically, display_path, write_atomically
 from bookbuild.render_cells import (  # noqa: F401 (the tests reach them here)
     comparable, render_cells, render_outputs)
 from bookbuild.render_common import (  # noqa: F401
-    AUTOLOADED_REMOTE_URL, ChapterContext, ChapterPage, RenderError, esc)
+    AUTOLOADED_REMOTE_URL, MAX_OUTPUT_LINES, ChapterContext, ChapterPage,
+    RenderError, esc)
 from bookbuild.render_markdown import markdown_renderer
 from bookbuild.furniture import gettext as _
 from bookbuild.render_page import (  # noqa: F401
@@ -35,7 +36,8 @@ from bookbuild.render_page import (  # noqa: F401
 # ---------------------------------------------------------------- the book
 
 def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
-                book_title=BOOK_TITLE, edition=ENGLISH, write_static=True):
+                book_title=BOOK_TITLE, edition=ENGLISH, write_static=True,
+                max_output_lines=MAX_OUTPUT_LINES):
     """Render every merged chapter and the index into `html_dir`.
 
     Returns the pages written: the chapters in the given order, then
@@ -43,12 +45,15 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
     cannot be rendered (a missing image or notebook, say).
 
     An `edition` other than English links the static files of the book's
-    root (`write_static=False`: they are there already)."""
+    root (`write_static=False`: they are there already). A stream output
+    longer than `max_output_lines` shows its first and last lines (0: all).
+    """
     html_dir = pathlib.Path(html_dir)
     book_title = _(book_title)
     pages = [render_chapter(nbformat.read(path, as_version=4), source_root,
                             notebooks_dir, book_title=book_title,
-                            edition=edition)
+                            edition=edition,
+                            max_output_lines=max_output_lines)
              for path in merged_paths]
     check_unique_names(pages)
     index = render_index(pages, book_title, edition=edition)
@@ -78,7 +83,7 @@ def check_unique_names(pages):
 # ---------------------------------------------------------------- a chapter
 
 def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
-                   edition=ENGLISH):
+                   edition=ENGLISH, max_output_lines=MAX_OUTPUT_LINES):
     """Render one merged notebook into a ChapterPage (not written yet)."""
     meta = nb.metadata.get('d2l_book', {})
     source_root = pathlib.Path(source_root)
@@ -91,7 +96,8 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
     frameworks = [fw for fw in FRAMEWORKS
                   if fw in meta.get('frameworks', page.runs)]
     ctx = ChapterContext(page, source_path.parent, frameworks,
-                         code_lexer(nb), meta.get('image_sources', {}))
+                         code_lexer(nb), meta.get('image_sources', {}),
+                         max_output_lines=max_output_lines)
     markdown = markdown_renderer()
     env = {'chapter': ctx, 'markdown': markdown, 'headings': [],
            'slugs': set()}

@@ -5,11 +5,9 @@ import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare
 from bookbuild.furniture import gettext as _
+from bookbuild.progress import ANSI_ESCAPE
 from bookbuild.render_common import (AUTOLOADED_REMOTE_URL, esc,
                                      highlight_code)
-
-ANSI_ESCAPE = re.compile(r'\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*'
-                         r'(?:\x07|\x1b\\)|\x1b[@-Z\\-_]')
 
 
 # ---------------------------------------------------------------- cells
@@ -212,8 +210,10 @@ def render_output(output, ctx):
     kind = output.get('output_type')
     if kind == 'stream':
         name = 'stderr' if output.get('name') == 'stderr' else 'stdout'
-        return (f'<pre class="output output-stream output-{name}">'
-                f'{esc(clean_text(output["text"]))}</pre>')
+        text = capped_text_html(clean_text(output['text']),
+                                ctx.max_output_lines)
+        return f'<pre class="output output-stream output-{name}">{text}</pre>'
+
     if kind == 'error':
         trace = '\n'.join(output.get('traceback', [])) or \
             f'{output.get("ename")}: {output.get("evalue")}'
@@ -223,6 +223,25 @@ def render_output(output, ctx):
         return render_rich_output(output.get('data', {}),
                                   output.get('metadata', {}), ctx)
     return ''
+
+
+def capped_text_html(text, limit):
+    """`text` escaped; past `limit` lines (0: no limit) only its first and
+    last lines and how many were left out: a cell printing 200,000 lines
+    would put megabytes into the page. The executed notebook, linked from
+    the page, keeps every line."""
+    body = text[:-1] if text.endswith('\n') else text
+    lines = body.split('\n')
+    if not limit or len(lines) <= limit:
+        return esc(text)
+    head, tail = (limit + 1) // 2, limit // 2
+    note = _('[... {count} lines left out here: the executed notebook has '
+             'the whole output ...]').format(count=len(lines) - head - tail)
+    parts = [esc('\n'.join(lines[:head])),
+             f'<span class="output-omitted">{esc(note)}</span>']
+    if tail:
+        parts.append(esc('\n'.join(lines[-tail:])))
+    return '\n'.join(parts) + esc(text[len(body):])
 
 
 def render_rich_output(data, metadata, ctx):

@@ -18,6 +18,12 @@ AUTOLOADED_REMOTE_URL = re.compile(
     r'|@import\s+["\']?\s*((?:https?:)?//[^"\';]*)', re.I)
 
 
+# Lines of one stream output a page shows, its first and last ones (the
+# build's --max-output-lines; 0 shows all). The executed notebook, which the
+# page links for download, keeps every line.
+MAX_OUTPUT_LINES = 200
+
+
 class RenderError(RuntimeError):
     pass
 
@@ -37,7 +43,7 @@ class ChapterContext:
     """What rendering one chapter collects and counts as it goes."""
 
     def __init__(self, page, chapter_dir, frameworks, lexer,
-                 image_sources=None):
+                 image_sources=None, max_output_lines=MAX_OUTPUT_LINES):
         self.page = page
         self.chapter_dir = chapter_dir
         # src -> file to copy instead of chapter_dir/src (an edition's
@@ -45,6 +51,7 @@ class ChapterContext:
         self.image_sources = image_sources or {}
         self.frameworks = frameworks      # those that ran in this build
         self.lexer = lexer
+        self.max_output_lines = max_output_lines
         self.line = 0                     # source line of the current cell
         self.counters = {}
 

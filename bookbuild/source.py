@@ -71,6 +71,19 @@ class Cell:
         return ''
 
 
+def prose_lines(markdown):
+    """The lines of a markdown cell outside its fenced blocks."""
+    fence = None
+    for text in markdown.splitlines():
+        m = FENCE.match(text)
+        if m and fence is None:
+            fence = m['fence']
+        elif fence is not None and text.strip() == fence:
+            fence = None
+        elif fence is None:
+            yield text
+
+
 @dataclasses.dataclass
 class Chapter:
     path: pathlib.Path
@@ -80,12 +93,17 @@ class Chapter:
 
     @property
     def title(self):
+        return self.heading_title() or self.name
+
+    def heading_title(self):
+        """The text of the first `# ` heading outside fenced blocks, or
+        None."""
         for cell in self.cells:
             if cell.kind == 'markdown':
-                for text in cell.source.splitlines():
-                    if text.startswith('# '):
+                for text in prose_lines(cell.source):
+                    if text.startswith('# ') and text[2:].strip():
                         return text[2:].strip()
-        return self.name
+        return None
 
     def code_cells(self, framework=None):
         """Code cells in order; with a framework, those that run there."""
@@ -405,13 +423,59 @@ def check_tab_groups(chapter):
                 f'one cell per framework ({", ".join(FRAMEWORKS)})')
 
 
-def read_chapter(path):
-    """Parse and check a chapter file."""
+def check_title(chapter):
+    """A chapter names itself in a `# Title` heading: the page, the table
+    of contents and the notebooks show it."""
+    if chapter.heading_title() is None:
+        line = chapter.metadata_text.count('\n') + 4 \
+            if chapter.metadata_text else 1
+        raise ChapterError(chapter.path, line, 'the chapter has no title: '
+                           'start its prose with a "# Title" heading')
+
+
+def front_matter(chapter):
+    """The YAML between the chapter's opening `---` lines (Jupytext's
+    format and kernel) as a dict; a ChapterError at the line of a YAML
+    error. PyYAML is imported here: the framework environments, which read
+    chapters only for their cells, do not have it."""
+    import yaml
+    if not chapter.metadata_text.strip():
+        return {}
+    last_line = chapter.metadata_text.count('\n') + 2
+    try:
+        data = yaml.safe_load(chapter.metadata_text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        if mark is None:
+            raise ChapterError(chapter.path, 2, 'the front matter is not '
+                               f'valid YAML ({e})') from e
+        where = f' (column {mark.column + 1})'
+        context = getattr(e, 'context', None)
+        start = getattr(e, 'context_mark', None)
+        if context and start is not None:
+            where += (f', {context} started at line {start.line + 2}, '
+                      f'column {start.column + 1}')
+        raise ChapterError(chapter.path, min(mark.line + 2, last_line),
+                           'the front matter is not valid YAML: '
+                           f'{e.problem}{where}') from e
+    if not isinstance(data, dict):
+        raise ChapterError(chapter.path, 2, 'the front matter must be YAML '
+                           '"key: value" lines such as "jupytext:" and '
+                           f'"kernelspec:", not a {type(data).__name__}')
+    return data
+
+
+def read_chapter(path, check_front_matter=True):
+    """Parse and check a chapter file. The framework environments pass
+    `check_front_matter=False` (they have no PyYAML; the build checks)."""
     path = pathlib.Path(path)
     try:
         text = path.read_text(encoding='utf-8')
     except UnicodeDecodeError as e:
         raise ChapterError(path, 1, f'not UTF-8 text ({e})') from e
     chapter = parse_chapter_text(text, path)
+    if check_front_matter:
+        front_matter(chapter)
+    check_title(chapter)
     check_tab_groups(chapter)
     return chapter

@@ -7,10 +7,19 @@ tests' fixture chapter rendered into a temporary folder.
 import importlib.util
 import os
 import pathlib
+import sys
 
 import pytest
 
 from bookbuild.render import render_book
+
+# Tests must pass offline: the guard shared by every suite fails a test
+# that opens a network connection (tests/network_guard.py).
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
+import network_guard  # noqa: E402
+from network_guard import refuse_network  # noqa: E402,F401 (autouse)
+
+network_guard.install()
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 CHROMIUM = '/usr/bin/chromium'

@@ -4,12 +4,21 @@ The fake kernels are the tooling environment's own Python under the four
 framework kernel names, so the pipeline runs end to end in seconds.
 """
 import json
+import pathlib
 import sys
 
 import pytest
 
 from bookbuild import FRAMEWORKS
 from chapter_fixture import fixture_chapter_text
+
+# Tests must pass offline: the guard shared by every suite fails a test
+# that opens a network connection (tests/network_guard.py).
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
+import network_guard  # noqa: E402
+from network_guard import refuse_network  # noqa: E402,F401 (autouse)
+
+network_guard.install()
 
 
 @pytest.fixture

@@ -118,3 +118,100 @@ def test_a_chapter_comes_before_those_that_extend_its_name(tmp_path):
     layout = Layout(tmp_path / 'build', root=tmp_path)
     assert [p.stem for p in layout.chapters()] == \
         ['alexnet', 'densenet', 'densenet-memory']
+
+
+def test_chapter_names_may_come_anywhere_on_the_command_line(book):
+    from bookbuild.cli import parse_args
+    for argv in (['html', '--mode', 'smoke', 'densenet'],
+                 ['html', 'densenet', '--mode', 'smoke'],
+                 ['html', '--mode', 'smoke', 'densenet', '--frameworks',
+                  'jax', 'densenet-memory']):
+        args = parse_args(argv)
+        assert args.command == 'html' and args.mode == 'smoke'
+        assert args.chapters[0] == 'densenet', argv
+    assert parse_args(argv).chapters == ['densenet', 'densenet-memory']
+    assert parse_args(argv).frameworks == 'jax'
+    run = subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'notebooks', '--root', str(book),
+         '--build-dir', str(book / 'build'), '--frameworks', 'jax', 'small'],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [p.name for p in (book / 'build' / 'notebooks').iterdir()] == \
+        ['small-jax.ipynb']
+
+
+def one_error_line(result):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'Traceback' not in result.stderr, result.stderr
+    errors = [t for t in result.stderr.splitlines() if 'error' in t.lower()]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_a_build_directory_that_is_a_file_is_named_in_one_line(book,
+                                                              tmp_path):
+    not_a_folder = tmp_path / 'build-here'
+    not_a_folder.write_text('a file\n')
+    base = [sys.executable, '-m', 'bookbuild', 'html', '--root', str(book),
+            '--mode', 'smoke']
+    for build_dir in (not_a_folder, not_a_folder / 'sub'):
+        result = subprocess.run([*base, '--build-dir', str(build_dir)],
+                                capture_output=True, text=True, timeout=120)
+        line = one_error_line(result)
+        assert line.startswith(f'error: {not_a_folder}: not a directory')
+    assert line == (f'error: {not_a_folder}: not a directory, so the build '
+                    f'directory {not_a_folder / "sub"} cannot be made there; '
+                    'choose another --build-dir')
+
+
+def test_a_file_where_the_build_makes_a_directory_is_named(book):
+    (book / 'build').mkdir()
+    (book / 'build' / 'html').write_text('a file\n')
+    line = one_error_line(build(book))
+    html = book / 'build' / 'html'
+    assert line == (f'error: {html}: not a directory, but the build makes a '
+                    'directory there; move the file away or choose another '
+                    '--build-dir')
+    (book / 'build' / 'html').unlink()
+    # Deeper down, found when the page links its notebooks.
+    (book / 'build' / 'html').mkdir()
+    (book / 'build' / 'html' / 'notebooks').write_text('a file\n')
+    result = build(book, '--frameworks', 'jax')
+    line = one_error_line(result)
+    assert line.startswith(f'error: {html / "notebooks"}: not a directory, '
+                           'but the build makes a directory there')
+
+
+def test_a_failing_cell_shows_no_colour_codes_in_a_log(book):
+    chapter = book / 'chapters' / 'small.md'
+    chapter.write_text(chapter.read_text().replace(
+        "print(len(NAME) * 3)", "print(len(NAME) * 3)\nx = (1 +"))
+    result = build(book, '--frameworks', 'jax')
+    assert result.returncode == 1
+    assert 'SyntaxError' in result.stderr
+    assert '\x1b' not in result.stderr and '[31m' not in result.stderr
+
+
+def test_the_output_cap_is_a_build_option(capsys):
+    from bookbuild.cli import parse_args
+    from bookbuild.render_common import MAX_OUTPUT_LINES
+    assert parse_args(['html']).max_output_lines == MAX_OUTPUT_LINES == 200
+    assert parse_args(['html', '--max-output-lines', '0', 'densenet']) \
+        .max_output_lines == 0
+    for wrong in ('-1', 'many'):
+        with pytest.raises(SystemExit):
+            parse_args(['html', '--max-output-lines', wrong])
+        assert f"argument --max-output-lines: {wrong!r} is not a number of " \
+            'lines (0 or more; 0: no limit)' in capsys.readouterr().err
+
+
+def test_a_chapter_named_by_a_path_outside_the_book_is_split(book, tmp_path):
+    outside = tmp_path / 'elsewhere' / 'small.md'
+    outside.parent.mkdir()
+    outside.write_text(fixture_chapter_text())
+    run = subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'notebooks', '--root', str(book),
+         '--build-dir', str(book / 'build'), str(outside)],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f'split {outside} -> 4 notebooks' in run.stderr

@@ -116,6 +116,38 @@ def test_failing_cell_names_chapter_framework_cell_and_line(
     assert not list((tmp_path / 'cache').glob('*.ipynb'))
 
 
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_failing_cells_message_has_colours_on_a_terminal_only(
+        chapter_file, tmp_path, fake_kernels, library, monkeypatch):
+    """IPython colours its tracebacks; in a log the codes showed as
+    `[31mSyntaxError[39m`."""
+    from bookbuild.execute import _traceback_tail
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print(len(NAME) * 3)", "print(len(NAME) * 3)\nx = (1 +"))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    monkeypatch.setattr(sys, 'stderr', io.StringIO())
+    with pytest.raises(ExecutionError) as info:
+        run(nb_path, tmp_path, library)
+    message = str(info.value)
+    assert 'SyntaxError' in message and 'code cell 3 of 3' in message
+    assert '\x1b' not in message and '[31m' not in message
+    monkeypatch.setattr(sys, 'stderr', Terminal())
+    coloured = _traceback_tail(info.value.__cause__)
+    assert '\x1b[' in coloured
+    assert 'SyntaxError' in coloured
+
+
+def test_colour_codes_stay_for_a_terminal_and_leave_for_a_log():
+    from bookbuild.progress import for_stream
+    text = '\x1b[31mSyntaxError\x1b[39m: \x1b[1;32mbad\x1b[0m\x1b]0;t\x07'
+    assert for_stream(text, io.StringIO()) == 'SyntaxError: bad'
+    assert for_stream(text, Terminal()) == text
+
+
 def test_cell_time_limit(chapter_file, tmp_path, fake_kernels, library):
     chapter_file.write_text(chapter_file.read_text().replace(
         "print('mode', os.environ.get('D2L_MODE'))",

@@ -245,6 +245,38 @@ def test_the_edition_executes_no_cell(book, monkeypatch):
     assert book.html / 'vi' / 'small.html' in pages
 
 
+def test_the_edition_caps_a_long_output_as_the_english_one_does(book):
+    """The cap is the build's option in both editions; the downloadable
+    notebooks of both keep every line."""
+    long_output = ''.join(f'step {i}\n' for i in range(1000))
+    for path in book.executed.glob('small-*.ipynb'):
+        nb = nbformat.read(path, as_version=4)
+        first = next(c for c in nb.cells if c.cell_type == 'code')
+        first.outputs = [nbformat.v4.new_output('stream', name='stdout',
+                                                text=long_output)]
+        nbformat.write(nb, path)
+    merge_chapter(book.root / 'chapters' / 'small.md',
+                  {fw: book.executed / f'small-{fw}.ipynb'
+                   for fw in FRAMEWORKS}, book.merged / 'small.ipynb')
+    render_book([book.merged / 'small.ipynb'], book.html, book.root,
+                book.executed, edition=edition_of('en', ['en', 'vi']),
+                max_output_lines=10)
+    build_edition(book, 'vi', [book.merged / 'small.ipynb'], ['en', 'vi'],
+                  Progress(), max_output_lines=10)
+    for language, note in ((None, '[... 990 lines left out here: the '
+                            'executed notebook has the whole output ...]'),
+                           ('vi', 'VI [... 990 lines left out here: the '
+                            'executed notebook has the whole output ...]')):
+        page = page_text(book, language)
+        assert page.count(note) == len(FRAMEWORKS), language
+        assert 'step 4\n<span' in page and 'step 5\n' not in page
+        folder = book.html / language if language else book.html
+        download = nbformat.read(folder / 'notebooks' / 'small-jax.ipynb',
+                                 as_version=4)
+        assert long_output in [o.get('text') for c in download.cells
+                               if c.cell_type == 'code' for o in c.outputs]
+
+
 def test_downloads_are_vietnamese_notebooks_with_the_same_code(book):
     build_both(book)
     for fw in FRAMEWORKS:

@@ -1,25 +1,25 @@
 """The lock files: how tools/lock.py writes them, that each GPU lock differs
-from its CPU twin by the accelerator alone, and that PyPI has a wheel for
-every pin a GPU runner will install."""
-import concurrent.futures
+from its CPU twin by the accelerator alone, and how tools/check_locks.py
+(`make check-locks`) judges PyPI's answers on the GPU locks' wheels."""
+import io
 import json
 import re
-import urllib.request
+import socket
+import urllib.error
 
 import pytest
 from packaging.tags import sys_tags
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from bookbuild import FRAMEWORKS
 from bookbuild.envfile import lock_pins
 from chapter_fixture import ROOT
-from tools import cuda_library_path, lock
+from tools import check_locks, cuda_library_path, lock
 
 REQUIREMENTS = ROOT / 'requirements'
 # Packages that exist only to drive an NVIDIA GPU: CUDA libraries and their
 # loaders, the JAX CUDA plugin, PyTorch's GPU compiler.
 ACCELERATOR_ONLY = re.compile(r'^(nvidia-|cuda-|jax-cuda\d+-|triton$)')
-PYPI_SIMPLE = 'https://pypi.org/simple/{}/'
 
 
 def versions(lock_file):
@@ -122,33 +122,132 @@ def test_the_cuda_library_path_lists_nvidia_wheels_first(tmp_path):
                                           current='/opt/x') == '/opt/x'
 
 
-def wheels_on_pypi(name):
-    request = urllib.request.Request(
-        PYPI_SIMPLE.format(name),
-        headers={'Accept': 'application/vnd.pypi.simple.v1+json'})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        files = json.load(response)['files']
-    return [f['filename'] for f in files if f['filename'].endswith('.whl')
-            and not f.get('yanked')]
+# tools/check_locks.py asks PyPI (`make check-locks`, not a test: the tests
+# pass offline); what it decides from PyPI's answers is tested here on
+# answers made up for the purpose.
+
+def simple_project(*filenames, yanked=()):
+    return {'files': [{'filename': f, 'yanked': f in yanked}
+                      for f in filenames]}
 
 
-def installable(pin, tags):
-    """None if PyPI has a wheel of `pin` for this platform, else why not."""
-    name, version = pin.split('==')
-    for filename in wheels_on_pypi(canonicalize_name(name)):
-        _, wheel_version, _, wheel_tags = parse_wheel_filename(filename)
-        if str(wheel_version) == version and wheel_tags & tags:
-            return None
-    return f'{pin}: no wheel on PyPI for CPython 3.11 on Linux x86_64'
-
-
-def test_pypi_has_a_wheel_for_every_pin_of_the_gpu_locks():
-    """What the GPU runners install (CI reaches PyPI; the GPU wheels are not
-    on this machine's local indexes, so this asks PyPI itself)."""
+def test_a_pin_needs_a_wheel_of_its_version_for_this_platform():
     tags = frozenset(sys_tags())
-    pins = sorted({p for fw in FRAMEWORKS
-                   for p in lock_pins(REQUIREMENTS / f'{fw}-cuda.txt')})
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        problems = [p for p in pool.map(lambda p: installable(p, tags), pins)
-                    if p]
-    assert not problems, '\n'.join(problems)
+    pin = 'torch==2.13.0'
+    assert check_locks.missing_wheel(pin, tags, simple_project(
+        'torch-2.13.0-py3-none-any.whl')) is None
+    for project in (simple_project('torch-2.12.0-py3-none-any.whl',
+                                   'torch-2.13.0.tar.gz'),
+                    simple_project('torch-2.13.0-cp311-cp311-win_amd64.whl'),
+                    simple_project('torch-2.13.0-py3-none-any.whl',
+                                   yanked={'torch-2.13.0-py3-none-any.whl'})):
+        assert check_locks.missing_wheel(pin, tags, project) == \
+            'torch==2.13.0: no wheel on PyPI for CPython 3.11 on Linux x86_64'
+    assert check_locks.missing_wheel(pin, tags, None) == \
+        "torch==2.13.0: no project 'torch' on PyPI"
+
+
+class Answers:
+    """urlopen's stand-in: each call takes the next answer (an exception
+    to raise, or a JSON document) and records the pause before it."""
+
+    def __init__(self, *answers):
+        self.answers, self.urls, self.pauses = list(answers), [], []
+
+    def open(self, request, timeout):
+        self.urls.append(request.full_url)
+        assert request.get_header('Accept') == check_locks.SIMPLE_JSON
+        answer = self.answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return io.BytesIO(json.dumps(answer).encode())
+
+    def fetch(self, url, tries=check_locks.TRIES):
+        return check_locks.fetch_json(url, open_url=self.open,
+                                      sleep=self.pauses.append, tries=tries)
+
+
+def name_resolution_failure():
+    return urllib.error.URLError(socket.gaierror(
+        -3, 'Temporary failure in name resolution'))
+
+
+def http_error(code, reason):
+    return urllib.error.HTTPError('https://pypi.org/simple/x/', code, reason,
+                                  {}, None)
+
+
+def test_a_failed_request_is_tried_again_after_a_growing_pause():
+    answers = Answers(name_resolution_failure(), TimeoutError('timed out'),
+                      http_error(503, 'Service Unavailable'),
+                      simple_project('x-1-py3-none-any.whl'))
+    assert answers.fetch('https://pypi.org/simple/x/') == \
+        simple_project('x-1-py3-none-any.whl')
+    assert answers.pauses == [2.0, 4.0, 8.0]
+    assert len(answers.urls) == 4
+
+
+def test_pypi_out_of_reach_is_said_in_one_line_with_its_own_status():
+    answers = Answers(*[name_resolution_failure()] * check_locks.TRIES)
+    with pytest.raises(check_locks.RegistryUnreachable) as info:
+        answers.fetch('https://pypi.org/simple/x/')
+    assert str(info.value) == (
+        'https://pypi.org/simple/x/: [Errno -3] Temporary failure in name '
+        'resolution (tried 5 times)')
+    assert len(answers.pauses) == check_locks.TRIES - 1
+
+    out, err = io.StringIO(), io.StringIO()
+    status = check_locks.main(
+        [], fetch=lambda url: Answers(name_resolution_failure()).fetch(
+            url, tries=1), out=out, err=err)
+    assert status == check_locks.UNREACHABLE == 3
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        'error: cannot reach PyPI, so the GPU locks were not checked: '
+        'https://pypi.org/simple/')
+    assert 'Temporary failure in name resolution' in lines[0]
+    assert out.getvalue() == ''
+
+
+def test_a_refusal_or_a_missing_project_is_not_tried_again():
+    answers = Answers(http_error(403, 'Forbidden'))
+    with pytest.raises(check_locks.RegistryUnreachable, match='HTTP 403'):
+        answers.fetch('https://pypi.org/simple/x/')
+    assert answers.pauses == []
+    assert Answers(http_error(404, 'Not Found')).fetch(
+        'https://pypi.org/simple/x/') is None
+
+
+def test_check_locks_names_every_pin_without_a_wheel():
+    versions = {}
+    for pin in check_locks.gpu_pins():
+        name, version = pin.split('==')
+        versions.setdefault(canonicalize_name(name), []).append(version)
+    assert len(versions) > 50 and 'torch' in versions
+
+    def fetch(url):
+        name = url.rstrip('/').rsplit('/', 1)[1]
+        if name == 'torch':
+            return simple_project(*(f'torch-{v}.tar.gz'
+                                    for v in versions[name]))
+        return simple_project(*(f"{name.replace('-', '_')}-{v}-py3-none-"
+                                'any.whl' for v in versions[name]))
+
+    out, err = io.StringIO(), io.StringIO()
+    assert check_locks.main([], fetch=fetch, out=out, err=err) == 1
+    torch = versions['torch'][0]
+    assert err.getvalue().splitlines() == [
+        f'torch=={torch}: no wheel on PyPI for CPython 3.11 on Linux x86_64',
+        f'error: 1 of the {len(check_locks.gpu_pins())} pins of the GPU '
+        'locks have no wheel a GPU runner can install']
+
+    def all_there(url):
+        name = url.rstrip('/').rsplit('/', 1)[1]
+        return simple_project(*(f"{name.replace('-', '_')}-{v}-py3-none-"
+                                'any.whl' for v in versions[name]))
+
+    out, err = io.StringIO(), io.StringIO()
+    assert check_locks.main([], fetch=all_there, out=out, err=err) == 0
+    assert out.getvalue() == (f'PyPI has a wheel for each of the '
+                              f'{len(check_locks.gpu_pins())} pins of the '
+                              'GPU locks\n') and err.getvalue() == ''

@@ -46,3 +46,13 @@ def test_cpu_builds_the_cpu_environments():
 def test_a_wrong_choice_is_refused_by_name(args, message):
     result = make('html', *args)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_check_locks_is_a_command_of_its_own_and_not_part_of_make_test():
+    plan = make('check-locks')
+    assert plan.returncode == 0, plan.stderr
+    assert 'tools/check_locks.py' in plan.stdout
+    for target in ('test', 'test-build'):
+        plan = make(target)
+        assert plan.returncode == 0, plan.stderr
+        assert 'check_locks' not in plan.stdout

@@ -428,6 +428,57 @@ def test_carriage_returns_keep_the_last_state_of_a_line():
     assert 'epoch 1 100%\ndone' in html and '10%' not in html
 
 
+def numbered_lines(count):
+    """What a cell printing `count` lines leaves: many stream chunks."""
+    return [stream(''.join(f'line {i}\n' for i in range(start, min(
+        start + 5000, count)))) for start in range(0, count, 5000)]
+
+
+def test_a_long_stream_shows_its_head_and_tail_and_how_much_is_left_out():
+    html = render_module.render_outputs(numbered_lines(200_000), context())
+    assert len(html) < 10_000, 'a 200,000-line output is 2.3 MB of page'
+    assert html.count('<pre') == 1
+    shown = visible_text(html).split('\n')
+    assert shown[:100] == [f'line {i}' for i in range(100)]
+    assert shown[100] == ('[... 199800 lines left out here: the executed '
+                          'notebook has the whole output ...]')
+    assert shown[101:] == [f'line {i}' for i in range(199_900, 200_000)] + \
+        ['']
+    assert '<span class="output-omitted">' in html
+
+
+@pytest.mark.parametrize('limit, shown', [(0, 1000), (1000, 1000), (999, 999),
+                                          (7, 7), (1, 1)])
+def test_the_limit_is_an_option_and_0_shows_everything(limit, shown):
+    ctx = context()
+    ctx.max_output_lines = limit
+    text = visible_text(render_module.render_outputs(numbered_lines(1000),
+                                                     ctx))
+    kept = [t for t in text.split('\n') if t.startswith('line ')]
+    assert len(kept) == shown
+    assert kept[0] == 'line 0'
+    assert (f'{1000 - shown} lines left out' in text) == (shown < 1000)
+    if limit == 7:
+        assert kept == [f'line {i}' for i in (0, 1, 2, 3, 997, 998, 999)]
+
+
+def test_render_book_passes_the_limit_to_every_page(book):
+    nb = nbformat.read(book['merged_paths'][0], as_version=4)
+    cell = next(c for c in nb.cells if c.source == "print('same everywhere')")
+    cell.metadata['d2l_book']['outputs'] = {
+        fw: numbered_lines(500) for fw in FRAMEWORKS}
+    nbformat.write(nb, book['merged_paths'][0])
+    render_book(**book, max_output_lines=20)
+    page = (book['html_dir'] / f'{CHAPTER}.html').read_text()
+    assert '480 lines left out' in page and 'line 250' not in page
+    render_book(**book)
+    page = (book['html_dir'] / f'{CHAPTER}.html').read_text()
+    assert '300 lines left out' in page
+    render_book(**book, max_output_lines=0)
+    page = (book['html_dir'] / f'{CHAPTER}.html').read_text()
+    assert 'lines left out' not in page and 'line 250' in page
+
+
 def test_html_outputs_that_would_fetch_or_run_fall_back_to_text():
     remote = nbformat.v4.new_output('display_data', data={
         'text/html': '<img src="https://example.com/x.png">',

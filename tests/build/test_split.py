@@ -166,6 +166,48 @@ def test_group_missing_a_framework(tmp_path):
     assert f'bad.md:{first}:' in message
 
 
+@pytest.mark.parametrize('front_matter, line, problem', [
+    ('jupytext: [unclosed', 2, "the front matter is not valid YAML: expected "
+     "',' or ']', but got '<stream end>' (column 20), while parsing a flow "
+     "sequence started at line 2, column 11"),
+    ('jupytext:\n  format_name: myst\n kernelspec: x', 4,
+     "the front matter is not valid YAML: expected <block end>, but found "
+     "'<block mapping start>' (column 2), while parsing a block mapping "
+     "started at line 2, column 1"),
+    ('- jupytext', 2, 'the front matter must be YAML "key: value" lines such '
+     'as "jupytext:" and "kernelspec:", not a list'),
+])
+def test_malformed_front_matter_stops_at_the_line_of_the_yaml_error(
+        tmp_path, front_matter, line, problem):
+    text = f'---\n{front_matter}\n---\n\n# T\n\nSome prose.\n'
+    message, _ = error_of(text, tmp_path)
+    assert message == f'{tmp_path / "bad.md"}:{line}: {problem}'
+
+
+def test_the_fixture_front_matter_with_an_unclosed_list_is_refused(tmp_path):
+    text = fixture_chapter_text().replace('format_name: myst',
+                                          'format_name: [myst', 1)
+    message, lines = error_of(text, tmp_path)
+    line = next(i for i, t in enumerate(lines, 1) if '[myst' in t)
+    assert message.startswith(f'{tmp_path / "bad.md"}:{line + 1}: the front '
+                              'matter is not valid YAML: ')
+    assert f'flow sequence started at line {line}' in message
+
+
+@pytest.mark.parametrize('text, line', [
+    ('', 1),
+    ('\n\n', 1),
+    (FRONT_MATTER, FRONT_MATTER.count('\n') + 1),
+    (FRONT_MATTER + '\nProse without a heading.\n\n## A section\n',
+     FRONT_MATTER.count('\n') + 1),
+    ('#No space\n\n```\n# a comment in code\n```\n', 1),
+])
+def test_a_chapter_without_a_title_is_refused(tmp_path, text, line):
+    message, _ = error_of(text, tmp_path)
+    assert message == (f'{tmp_path / "bad.md"}:{line}: the chapter has no '
+                       'title: start its prose with a "# Title" heading')
+
+
 def test_unclosed_code_cell(tmp_path):
     text = FRONT_MATTER + '\n# T\n\n```{code-cell} ipython3\nx = 1\n'
     message, lines = error_of(text, tmp_path)

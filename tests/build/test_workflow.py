@@ -48,3 +48,11 @@ def test_the_gpu_jobs_build_every_framework_on_its_cuda_environment():
     assert "'requirements/{0}-cuda.txt'" in cache['with']['key']
     test = workflow['jobs']['test']
     assert [s['run'] for s in test['steps'] if 'run' in s][-1] == 'make test'
+
+
+def test_the_cpu_job_asks_pypi_about_the_gpu_locks_outside_make_test():
+    """`make test` runs offline; the network check is a step of its own."""
+    workflow = yaml.safe_load((ROOT / '.github' / 'workflows' / 'book.yml')
+                              .read_text())
+    runs = [s['run'] for s in workflow['jobs']['test']['steps'] if 'run' in s]
+    assert 'make check-locks' in runs
