@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 
 import numpy as np
 
@@ -266,6 +267,10 @@ def data_dir():
 
 
 _IDX_DTYPES = {0x08: np.uint8}
+# What gzip raises on a damaged stream, by where the damage is: the header
+# or the trailer's CRC and length (BadGzipFile), the deflate data itself
+# (zlib.error, which is no OSError), or an early end (EOFError).
+_DAMAGED_GZIP = (gzip.BadGzipFile, zlib.error, EOFError)
 
 
 def read_idx(path):
@@ -279,7 +284,11 @@ def read_idx(path):
     try:
         with opener(path, 'rb') as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
+    except _DAMAGED_GZIP as e:
+        raise DataFileError(
+            f'{path}: damaged gzip data ({type(e).__name__}: {e}). Delete it '
+            f'and fetch it again. {HOW_TO_GET}') from e
+    except OSError as e:
         raise DataFileError(f'{path}: cannot read ({e}). {HOW_TO_GET}') from e
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataFileError(

@@ -1,15 +1,18 @@
 """The framework-free half of d2l_local, run in every framework environment
 (numpy 1.23 under MXNet, numpy 2 elsewhere)."""
+import gzip
 import os
 import pathlib
 import sys
+import zlib
 
 import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
-                       write_idx, write_truncated)
+from idx_files import (GZIP_DAMAGE, compressible_idx_gzip,  # noqa: E402
+                       data_dir_with_bad_train_images, fake_fashion_mnist_dir,
+                       write_bad_magic, write_idx, write_truncated)
 
 from d2l_local import shared  # noqa: E402
 
@@ -35,6 +38,40 @@ def test_wrong_length_names_the_file(tmp_path):
     with pytest.raises(shared.DataFileError, match='wrong length') as e:
         shared.read_idx(path)
     assert str(path) in str(e.value)
+
+
+@pytest.mark.parametrize('where', GZIP_DAMAGE)
+def test_damaged_gzip_names_the_file_and_how_to_get_good_data(tmp_path,
+                                                              where):
+    path = tmp_path / 'train-images-idx3-ubyte.gz'
+    path.write_bytes(GZIP_DAMAGE[where](compressible_idx_gzip()))
+    with pytest.raises(shared.DataFileError, match='damaged gzip data') as e:
+        shared.read_idx(path)
+    assert str(path) in str(e.value)
+    assert 'Delete it and fetch it again' in str(e.value)
+    assert 'apt-get install dataset-fashion-mnist' in str(e.value)
+
+
+def test_the_damage_cases_meet_every_way_gzip_fails():
+    # each case is real damage (plain gzip refuses it), and together they
+    # reach all three exceptions gzip raises on a damaged stream
+    raised = set()
+    for where, damage in GZIP_DAMAGE.items():
+        with pytest.raises(Exception) as e:
+            gzip.decompress(damage(compressible_idx_gzip()))
+        raised.add(type(e.value))
+    assert raised == {gzip.BadGzipFile, zlib.error, EOFError}
+
+
+def test_damaged_training_images_stop_loading_with_the_file(tmp_path,
+                                                           monkeypatch):
+    damage = GZIP_DAMAGE['middle of the deflate data']
+    bad = data_dir_with_bad_train_images(
+        tmp_path, monkeypatch,
+        lambda path: path.write_bytes(damage(compressible_idx_gzip())))
+    with pytest.raises(shared.DataFileError, match='damaged gzip data') as e:
+        shared.fashion_mnist_arrays(True, shared.RUN_MODES['smoke'])
+    assert str(bad) in str(e.value)
 
 
 def test_checksum_mismatch_names_the_file(tmp_path, monkeypatch):
