@@ -602,6 +602,18 @@ def weighted_mean(values, weights):
                         np.asarray(weights, dtype=np.float64)) / total)
 
 
+def validation_means(batch_metrics, batch_sizes):
+    """An epoch's validation figures, the one rule of the four Trainers'
+    curves and logs: each metric over all the validation examples, i.e. the
+    batches' means weighted by their sizes. `batch_metrics` holds one dict
+    {name: the batch's mean} per batch, read to the host. The plain mean of
+    the batch means would count each example of a short last batch more
+    than the others (and differ from one batch size to another)."""
+    names = batch_metrics[0] if batch_metrics else {}
+    return {name: weighted_mean([m[name] for m in batch_metrics], batch_sizes)
+            for name in names}
+
+
 # The book's build names a file here; each epoch's line is appended to it,
 # and the build prints it while the cell still runs (the notebook's own output
 # only reaches the build when the cell ends).

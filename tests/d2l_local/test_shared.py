@@ -207,6 +207,23 @@ def test_weighted_mean_weighs_a_short_last_batch_by_its_size():
     assert np.isnan(shared.weighted_mean([], []))
 
 
+def test_validation_means_are_over_all_examples():
+    # 5 examples in batches of 2, 2 and 1: per-example losses and hits
+    losses = np.array([1.0, 3.0, 2.0, 2.0, 8.0])
+    hits = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
+    batches = [slice(0, 2), slice(2, 4), slice(4, 5)]
+    metrics = [{'loss': losses[b].mean(), 'acc': hits[b].mean()}
+               for b in batches]
+    sizes = [2, 2, 1]
+    means = shared.validation_means(metrics, sizes)
+    assert means == {'loss': pytest.approx(losses.mean()),
+                     'acc': pytest.approx(hits.mean())}
+    # the plain mean of the batch means is another number here
+    assert np.mean([m['loss'] for m in metrics]) != pytest.approx(
+        losses.mean())
+    assert shared.validation_means([], []) == {}
+
+
 def test_progress_board_averages_every_n():
     board = shared.ProgressBoard(display=False)
     for x in range(4):
