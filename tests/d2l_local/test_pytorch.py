@@ -125,10 +125,11 @@ def test_smoke_batches_shapes_dtypes_layout(smoke):
 def test_quick_batch_counts(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'quick')
     data = d2l.FashionMNIST(batch_size=128)
-    assert len(data.train[1]) == 12_000 and len(data.val[1]) == 2_000
+    # all 10,000 test images: the last batch is short
+    assert len(data.train[1]) == 12_000 and len(data.val[1]) == 10_000
     assert len(data.train_dataloader()) == math.ceil(12_000 / 128) == 94
-    assert len(data.val_dataloader()) == 16
-    assert [len(y) for _, y in data.val_dataloader()][-1] == 2_000 - 15 * 128
+    assert len(data.val_dataloader()) == 79
+    assert [len(y) for _, y in data.val_dataloader()][-1] == 10_000 - 78 * 128
 
 
 def test_resize_is_bilinear_per_batch(smoke):
