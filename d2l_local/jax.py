@@ -130,7 +130,8 @@ class Module(nn.Module, HyperParameters):
     def plot(self, key, value, train):
         """Plot a metric at x = fractional epoch, like the d2l book: train
         points every num_train_batches / plot_train_per_epoch batches (their
-        mean), validation points once per epoch.
+        mean); validation points once per epoch, where the Trainer passes the
+        epoch's figure over all validation examples.
 
         `value` may be a device array: values stay on the device until a
         plotted point is complete, so plotting costs one host sync per point,
@@ -143,8 +144,7 @@ class Module(nn.Module, HyperParameters):
             x = trainer.train_batch_idx / trainer.num_train_batches
             n = trainer.num_train_batches / self.plot_train_per_epoch
         else:
-            x = trainer.epoch + 1
-            n = trainer.num_val_batches / self.plot_valid_per_epoch
+            x, n = trainer.epoch + 1, 1
         label = ('train_' if train else 'val_') + key
         xs, ys = self.host.setdefault('plot_buffer', {}).setdefault(
             label, ([], []))
@@ -179,7 +179,8 @@ class Module(nn.Module, HyperParameters):
 
     def validation_step(self, state, batch):
         """The metrics of one validation minibatch (pure, jitted): a dict of
-        scalars, each plotted and averaged over the epoch by the Trainer."""
+        batch means; the Trainer turns them into the epoch's figures, plots
+        and logs them."""
         Y_hat = state.apply_fn(self._variables(state, state.params),
                                *batch[:-1], training=False)
         return {'loss': self.loss(Y_hat, batch[-1])}
@@ -471,24 +472,29 @@ class Trainer(HyperParameters):
             losses.append(loss)
             sizes.append(len(batch[-1]))
             self.train_batch_idx += 1
-        metrics, val_sizes = [], []
+        val = self._validate()
+        # With the validation metrics, the epoch's only host sync (besides
+        # the plotted points). A short last batch compiles each step once
+        # more, in the first epoch only.
+        step_losses = [float(l) for l in jax.device_get(losses)]
+        self.step_losses += step_losses
+        for key, value in val.items():
+            model.plot(key, value, train=False)
+        self.log.end_epoch(self.epoch,
+                           shared.weighted_mean(step_losses, sizes),
+                           val.get('loss', math.nan),
+                           val.get('acc', math.nan), sum(sizes))
+
+    def _validate(self):
+        """The validation metrics over all validation examples
+        (`shared.validation_means`); the batches' means stay on the device
+        until one transfer at the end."""
+        metrics, sizes = [], []
         for batch in self.val_dataloader:
-            values = self.eval_step(self.state, batch)
-            for key, value in values.items():
-                model.plot(key, value, train=False)
-            metrics.append(values)
-            val_sizes.append(len(batch[-1]))
+            metrics.append(self.eval_step(self.state, batch))
+            sizes.append(len(batch[-1]))
             self.val_batch_idx += 1
-        # Besides the plotted points, the epoch's only host sync: every
-        # step's numbers in one transfer. (A short last batch compiles
-        # each step once more, in the first epoch only.)
-        losses, metrics = jax.device_get((losses, metrics))
-        self.step_losses += [float(l) for l in losses]
-        means = {key: np.average([m[key] for m in metrics], weights=val_sizes)
-                 for key in (metrics[0] if metrics else {})}
-        self.log.end_epoch(self.epoch, shared.weighted_mean(losses, sizes),
-                           means.get('loss', math.nan),
-                           means.get('acc', math.nan), sum(sizes))
+        return shared.validation_means(jax.device_get(metrics), sizes)
 
 
 def add_to_class(Class):

@@ -74,7 +74,8 @@ class Module(gluon.Block, HyperParameters):
 
         The Trainer calls this with values already averaged on the device:
         `plot_train_per_epoch` train points and one validation point per
-        epoch, so that plotting never forces a host sync per batch.
+        epoch (the epoch's figure over all validation examples), so that
+        plotting never forces a host sync per batch.
         """
         assert hasattr(self, 'trainer'), 'Trainer is not inited'
         if train:
@@ -91,8 +92,8 @@ class Module(gluon.Block, HyperParameters):
 
     def validation_step(self, batch):
         """Metrics of one batch in inference mode (outside
-        `autograd.record()`), as a dict of batch means; the Trainer averages
-        them over the epoch, plots and logs them."""
+        `autograd.record()`), as a dict of batch means; the Trainer turns
+        them into the epoch's figures, plots and logs them."""
         Y_hat = self(*batch[:-1])
         return {'loss': self.loss(Y_hat, batch[-1])}
 
@@ -387,26 +388,38 @@ class Trainer(HyperParameters):
             if len(chunk) == every:
                 model.plot('loss', np.stack(chunk).mean(), train=True)
                 chunk = []
+        val = self._validate()
+        # With the validation metrics, the epoch's only host read (besides
+        # the plotted points).
         step_losses = np.stack(losses).asnumpy().tolist() if losses else []
         self.step_losses += step_losses
-
-        # Sums of batch means times batch sizes, kept on the device: a short
-        # last batch weighs what it is; one host read per metric per epoch.
-        sums, count = {}, 0
-        for batch in self.val_dataloader:
-            batch = self.prepare_batch(batch)
-            n = batch[-1].shape[0]
-            for k, v in model.validation_step(batch).items():
-                sums[k] = sums[k] + v * n if k in sums else v * n
-            count += n
-            self.val_batch_idx += 1
-        val = {k: float(v) / count for k, v in sums.items()}
-        for k, v in val.items():
-            model.plot(k, v, train=False)
+        for key, value in val.items():
+            model.plot(key, value, train=False)
         self.log.end_epoch(self.epoch,
                            shared.weighted_mean(step_losses, sizes),
                            val.get('loss', float('nan')),
                            val.get('acc', float('nan')), sum(sizes))
+
+    def _validate(self):
+        """The validation metrics over all validation examples
+        (`shared.validation_means`), in inference mode; the batches' means
+        stay on the device until one read at the end."""
+        metrics, sizes = [], []
+        for batch in self.val_dataloader:
+            batch = self.prepare_batch(batch)
+            metrics.append(self.model.validation_step(batch))
+            sizes.append(batch[-1].shape[0])
+            self.val_batch_idx += 1
+            if len(metrics) > self.max_steps_ahead:
+                for value in metrics[-1 - self.max_steps_ahead].values():
+                    value.wait_to_read()
+        names = list(metrics[0]) if metrics else []
+        if not names:
+            return {}
+        rows = np.stack([np.stack([m[k].astype('float32') for k in names])
+                         for m in metrics]).asnumpy().tolist()
+        return shared.validation_means([dict(zip(names, row)) for row in rows],
+                                       sizes)
 
 
 add_to_class = shared.add_to_class

@@ -85,9 +85,9 @@ class Module(tf.keras.layers.Layer, HyperParameters):
 
         The Trainer calls this with values already averaged on the device:
         `plot_train_per_epoch` train points per epoch, and the validation
-        metrics once per epoch (at x = epoch, where the d2l book draws all
-        `plot_valid_per_epoch` of its points), so plotting never forces a
-        host sync per batch.
+        metrics once per epoch, over all validation examples (at x = epoch,
+        where the d2l book draws all `plot_valid_per_epoch` of its points),
+        so plotting never forces a host sync per batch.
         """
         assert hasattr(self, 'trainer'), 'Trainer is not inited'
         if train:
@@ -103,7 +103,8 @@ class Module(tf.keras.layers.Layer, HyperParameters):
 
     def validation_step(self, batch):
         """Metrics of one batch in inference mode, as a dict of batch means;
-        the Trainer averages them over the epoch, plots and logs them."""
+        the Trainer turns them into the epoch's figures, plots and logs
+        them."""
         Y_hat = self(*batch[:-1], training=False)
         return {'loss': self.loss(Y_hat, batch[-1])}
 
@@ -347,13 +348,8 @@ class Trainer(HyperParameters):
 
         @tf.function(input_signature=signature)
         def eval_step(*batch):
-            # Sums, not means, so that a short last batch weighs what it is.
-            count = tf.cast(tf.shape(batch[-1])[0], tf.float32)
-            metrics = model.validation_step(batch)
-            sums = {k: tf.cast(v, tf.float32) * count
-                    for k, v in metrics.items()}
-            sums['count'] = count
-            return sums
+            return {k: tf.cast(v, tf.float32)
+                    for k, v in model.validation_step(batch).items()}
 
         return train_step, eval_step
 
@@ -405,22 +401,35 @@ class Trainer(HyperParameters):
             if len(chunk) == every:
                 model.plot('loss', tf.reduce_mean(chunk), train=True)
                 chunk = []
+        val = self._validate()
+        # With the validation metrics, the epoch's only host read (besides
+        # the plotted points).
         step_losses = tf.stack(losses).numpy().tolist() if losses else []
         self.step_losses += step_losses
-
-        sums = {}
-        for batch in self.val_dataloader:
-            for k, v in self._eval_step(*self.prepare_batch(batch)).items():
-                sums[k] = sums[k] + v if k in sums else v
-            self.val_batch_idx += 1
-        count = float(sums.pop('count', 0.0))
-        val = {k: float(v) / count for k, v in sums.items()}
-        for k, v in val.items():
-            model.plot(k, v, train=False)
+        for key, value in val.items():
+            model.plot(key, value, train=False)
         self.log.end_epoch(self.epoch,
                            shared.weighted_mean(step_losses, sizes),
                            val.get('loss', float('nan')),
                            val.get('acc', float('nan')), sum(sizes))
+
+    def _validate(self):
+        """The validation metrics over all validation examples
+        (`shared.validation_means`), in inference mode; the batches' means
+        stay on the device until one read at the end."""
+        metrics, sizes = [], []
+        for batch in self.val_dataloader:
+            batch = self.prepare_batch(batch)
+            metrics.append(self._eval_step(*batch))
+            sizes.append(int(batch[0].shape[0]))
+            self.val_batch_idx += 1
+        names = list(metrics[0]) if metrics else []
+        if not names:
+            return {}
+        rows = tf.stack([tf.stack([m[k] for k in names])
+                         for m in metrics]).numpy().tolist()
+        return shared.validation_means([dict(zip(names, row)) for row in rows],
+                                       sizes)
 
 
 add_to_class = shared.add_to_class

@@ -53,7 +53,8 @@ class Module(nn.Module, HyperParameters):
     def plot(self, key, value, train):
         """Plot a metric at x = fractional epoch, like the d2l book: train
         points every num_train_batches / plot_train_per_epoch batches (their
-        mean), validation points once per epoch.
+        mean); validation points once per epoch, where the Trainer passes the
+        epoch's figure over all validation examples.
 
         Values stay on the device until a plotted point is complete, so
         plotting costs one host sync per point, not one per step.
@@ -65,8 +66,7 @@ class Module(nn.Module, HyperParameters):
             x = trainer.train_batch_idx / trainer.num_train_batches
             n = trainer.num_train_batches / self.plot_train_per_epoch
         else:
-            x = trainer.epoch + 1
-            n = trainer.num_val_batches / self.plot_valid_per_epoch
+            x, n = trainer.epoch + 1, 1
         label = ('train_' if train else 'val_') + key
         xs, ys = self._plot_buffer.setdefault(label, ([], []))
         xs.append(x)
@@ -84,9 +84,9 @@ class Module(nn.Module, HyperParameters):
         return l
 
     def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
-        return {'loss': l}
+        """Metrics of one batch in eval mode, as a dict of batch means; the
+        Trainer turns them into the epoch's figures, plots and logs them."""
+        return {'loss': self.loss(self(*batch[:-1]), batch[-1])}
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
@@ -145,10 +145,8 @@ class Classifier(Module):
 
     def validation_step(self, batch):
         Y_hat = self(*batch[:-1])
-        l, a = self.loss(Y_hat, batch[-1]), self.accuracy(Y_hat, batch[-1])
-        self.plot('loss', l, train=False)
-        self.plot('acc', a, train=False)
-        return {'loss': l, 'acc': a}
+        return {'loss': self.loss(Y_hat, batch[-1]),
+                'acc': self.accuracy(Y_hat, batch[-1])}
 
     def accuracy(self, Y_hat, Y, averaged=True):
         """The fraction of correct predictions (kept as a tensor: no sync)."""
@@ -344,24 +342,37 @@ class Trainer(HyperParameters):
             losses.append(loss.detach())
             sizes.append(len(batch[-1]))
             self.train_batch_idx += 1
+        val = self._validate()
+        # With the validation metrics, the epoch's only host sync.
+        step_losses = torch.stack(losses).tolist() if losses else []
+        self.step_losses += step_losses
+        for key, value in val.items():
+            model.plot(key, value, train=False)
+        self.log.end_epoch(self.epoch,
+                           shared.weighted_mean(step_losses, sizes),
+                           val.get('loss', math.nan),
+                           val.get('acc', math.nan), sum(sizes))
+
+    def _validate(self):
+        """The validation metrics over all validation examples
+        (`shared.validation_means`), the model in eval mode; the batches'
+        means stay on the device until one read at the end."""
+        model = self.model
         model.eval()
-        sums, val_examples = {}, 0
+        metrics, sizes = [], []
         with torch.no_grad():
             for batch in self.val_dataloader:
                 batch = self.prepare_batch(batch)
-                n = len(batch[-1])
-                for key, value in (model.validation_step(batch) or {}).items():
-                    sums[key] = sums.get(key, 0) + value.detach() * n
-                val_examples += n
+                metrics.append(model.validation_step(batch) or {})
+                sizes.append(len(batch[-1]))
                 self.val_batch_idx += 1
-        # The epoch's only host syncs: its step losses and the metrics.
-        step_losses = torch.stack(losses).tolist() if losses else []
-        self.step_losses += step_losses
-        means = {k: (v / max(val_examples, 1)).item() for k, v in sums.items()}
-        self.log.end_epoch(self.epoch, shared.weighted_mean(step_losses,
-                                                            sizes),
-                           means.get('loss', math.nan),
-                           means.get('acc', math.nan), sum(sizes))
+        names = list(metrics[0]) if metrics else []
+        if not names:
+            return {}
+        rows = torch.stack([torch.stack([m[k].detach().float() for k in names])
+                            for m in metrics]).tolist()
+        return shared.validation_means([dict(zip(names, row)) for row in rows],
+                                       sizes)
 
     def clip_gradients(self, grad_clip_val, model):
         """Rescale all gradients together so their global norm is at most

@@ -20,6 +20,8 @@ from idx_files import (data_dir_with_bad_train_images,  # noqa: E402
                        fake_fashion_mnist_dir, write_bad_magic,
                        write_idx, write_truncated)
 
+import short_last_batch  # noqa: E402
+
 from d2l_local import shared  # noqa: E402
 from d2l_local import torch as d2l  # noqa: E402
 
@@ -123,10 +125,11 @@ def test_smoke_batches_shapes_dtypes_layout(smoke):
 def test_quick_batch_counts(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'quick')
     data = d2l.FashionMNIST(batch_size=128)
-    assert len(data.train[1]) == 12_000 and len(data.val[1]) == 2_000
+    # all 10,000 test images: the last batch is short
+    assert len(data.train[1]) == 12_000 and len(data.val[1]) == 10_000
     assert len(data.train_dataloader()) == math.ceil(12_000 / 128) == 94
-    assert len(data.val_dataloader()) == 16
-    assert [len(y) for _, y in data.val_dataloader()][-1] == 2_000 - 15 * 128
+    assert len(data.val_dataloader()) == 79
+    assert [len(y) for _, y in data.val_dataloader()][-1] == 10_000 - 78 * 128
 
 
 def test_resize_is_bilinear_per_batch(smoke):
@@ -337,6 +340,61 @@ def test_gradient_clipping_bounds_the_update(smoke):
 
     assert update_norm(0) > 10
     assert update_norm(0.5) == pytest.approx(0.5, rel=1e-4)  # lr * clip
+
+
+def test_validation_figures_are_over_all_examples(smoke, monkeypatch):
+    """The plotted and logged val loss and acc are those of all validation
+    examples, whose last batch is short, by the rule of all four Trainers
+    (shared.validation_means)."""
+    rule, calls = shared.validation_means, []
+
+    def spy(metrics, sizes):
+        calls.append(list(sizes))
+        return rule(metrics, sizes)
+    monkeypatch.setattr(shared, 'validation_means', spy)
+
+    training, validation = short_last_batch.arrays()
+
+    class ShortLastBatch(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = short_last_batch.BATCH_SIZE
+
+        def get_dataloader(self, train):
+            X, y = training if train else validation
+            return self.get_tensorloader(
+                (torch.from_numpy(X), torch.from_numpy(y).long()), train)
+
+    class Linear(d2l.Classifier):
+        def __init__(self, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = nn.Linear(short_last_batch.FEATURES,
+                                 short_last_batch.CLASSES)
+
+    d2l.set_seed(0)
+    model, data = Linear(lr=0.1), ShortLastBatch()
+    assert [len(b[-1]) for b in data.val_dataloader()] == [32, 32, 6]
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, data)
+    assert calls == [[32, 32, 6]]
+    model.eval()
+    with torch.no_grad():
+        Y_hat = model(torch.from_numpy(validation[0]))
+        labels = torch.from_numpy(validation[1]).long()
+        losses = model.loss(Y_hat, labels, averaged=False).numpy()
+        hits = model.accuracy(Y_hat, labels, averaged=False).numpy()
+    row = trainer.history[-1]
+    assert row['val_loss'] == pytest.approx(losses.mean(), rel=1e-5)
+    assert row['val_acc'] == pytest.approx(hits.mean(), abs=1e-6)
+    assert model.board.data['val_loss'] == [
+        (1, pytest.approx(losses.mean(), rel=1e-5))]
+    assert model.board.data['val_acc'] == [
+        (1, pytest.approx(hits.mean(), abs=1e-6))]
+    # on this data the plain mean of the batch means is another figure
+    for per_example in (losses, hits):
+        plain = np.mean(short_last_batch.batch_means(per_example))
+        assert abs(plain - per_example.mean()) > 0.01
 
 
 # ---------------------------------------------------------------- models

@@ -16,6 +16,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
                        write_idx, write_truncated)
 
+import short_last_batch  # noqa: E402
+
 from d2l_local import shared  # noqa: E402
 from d2l_local import tensorflow as d2l  # noqa: E402
 
@@ -211,11 +213,12 @@ def test_no_resize_at_28_and_batch_counts_per_mode(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'quick')
     data = d2l.FashionMNIST(batch_size=128, resize=(96, 96))
     assert data.resize == (32, 32)
-    assert (len(data.train[1]), len(data.val[1])) == (12_000, 2_000)
+    # all 10,000 test images: the last batch is short
+    assert (len(data.train[1]), len(data.val[1])) == (12_000, 10_000)
     val = data.val_dataloader()
-    assert (len(data.train_dataloader()), len(val)) == (94, 16)
+    assert (len(data.train_dataloader()), len(val)) == (94, 79)
     *_, (X, y) = val
-    assert X.shape == (2_000 - 15 * 128, 32, 32, 1)
+    assert X.shape == (10_000 - 78 * 128, 32, 32, 1)
 
 
 @needs_data
@@ -302,12 +305,11 @@ def test_fit_prints_plots_and_batchnorm_modes(smoke, capsys):
     # The compiled eval step runs with training=False: it uses the moving
     # statistics, leaves them alone, and scores each example on its own.
     X, y = next(iter(data.val_dataloader()))
-    sums = trainer._eval_step(X, y)
+    means = trainer._eval_step(X, y)
     np.testing.assert_array_equal(norm.moving_mean.numpy(), mean)
     eval_loss = float(model.loss(model(X, training=False), y))
     train_loss = float(model.loss(model(X, training=True), y))
-    assert float(sums['loss'] / sums['count']) == pytest.approx(eval_loss,
-                                                                rel=1e-5)
+    assert float(means['loss']) == pytest.approx(eval_loss, rel=1e-5)
     assert abs(eval_loss - train_loss) > 1e-3
     np.testing.assert_allclose(model(X[:1], training=False).numpy(),
                                model(X[:8], training=False).numpy()[:1],
@@ -368,6 +370,57 @@ def test_gradient_clipping_bounds_each_update(smoke):
     # 3 SGD steps of lr 1 with gradients clipped to global norm 0.01
     assert update_norm(0.01) <= 3 * 0.01 * (1 + 1e-4)
     assert update_norm(0) > 0.1
+
+
+def test_validation_figures_are_over_all_examples(smoke, monkeypatch):
+    """The plotted and logged val loss and acc are those of all validation
+    examples, whose last batch is short, by the rule of all four Trainers
+    (shared.validation_means)."""
+    rule, calls = shared.validation_means, []
+
+    def spy(metrics, sizes):
+        calls.append(list(sizes))
+        return rule(metrics, sizes)
+    monkeypatch.setattr(shared, 'validation_means', spy)
+
+    training, validation = short_last_batch.arrays()
+
+    class ShortLastBatch(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = short_last_batch.BATCH_SIZE
+
+        def get_dataloader(self, train):
+            return self.get_tensorloader(training if train else validation,
+                                         train)
+
+    class Linear(d2l.Classifier):
+        def __init__(self, lr):
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = L.Dense(short_last_batch.CLASSES)
+
+    d2l.set_seed(0)
+    model, data = Linear(lr=0.1), ShortLastBatch()
+    assert [len(b[-1]) for b in data.val_dataloader()] == [32, 32, 6]
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, data)
+    assert calls == [[32, 32, 6]]
+    Y_hat = model(tf.constant(validation[0]), training=False)
+    labels = tf.constant(validation[1])
+    losses = model.loss(Y_hat, labels, averaged=False).numpy()
+    hits = model.accuracy(Y_hat, labels, averaged=False).numpy()
+    row = trainer.history[-1]
+    assert row['val_loss'] == pytest.approx(losses.mean(), rel=1e-5)
+    assert row['val_acc'] == pytest.approx(hits.mean(), abs=1e-6)
+    assert model.board.data['val_loss'] == [
+        (1, pytest.approx(losses.mean(), rel=1e-5))]
+    assert model.board.data['val_acc'] == [
+        (1, pytest.approx(hits.mean(), abs=1e-6))]
+    # on this data the plain mean of the batch means is another figure
+    for per_example in (losses, hits):
+        plain = np.mean(short_last_batch.batch_means(per_example))
+        assert abs(plain - per_example.mean()) > 0.01
 
 
 @needs_data
