@@ -299,12 +299,16 @@ def test_native_stderr_loses_only_the_named_noise(capfd):
 
 def displayed_glue(*args, **kwargs):
     """What one d2l.glue call shows in an IPython shell: its display
-    outputs, as a kernel would send them to the notebook."""
+    outputs, as a kernel would send them to the notebook. The shell is
+    cleared afterwards: the suites after this one run in plain Python."""
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
     InteractiveShell.instance()
-    with capture_output() as captured:
-        returned = shared.glue(*args, **kwargs)
+    try:
+        with capture_output() as captured:
+            returned = shared.glue(*args, **kwargs)
+    finally:
+        InteractiveShell.clear_instance()
     assert returned is None  # a last line of a cell shows no Out[]
     assert captured.stdout == '' and captured.stderr == ''
     return [output.data for output in captured.outputs]
