@@ -23,6 +23,7 @@ as written: JupyterLab shows `{glue}` and the name in code font, and the
 name is the one the cell above passes to d2l.glue.
 """
 import dataclasses
+import difflib
 import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
@@ -206,8 +207,9 @@ def reference_problem(ref, values, frameworks):
                 f'{{{ROLE}}}`name` only (a format goes into the cell\'s '
                 'd2l.glue(name, value, fmt))')
     if ref.name not in values:
-        recorded = (f' (recorded here: {", ".join(sorted(values))})'
-                    if values else '')
+        close = difflib.get_close_matches(ref.name, values, n=3)
+        recorded = (f' (did you mean {" or ".join(map(repr, close))}?)'
+                    if close else f' ({len(values)} other names recorded)')
         return (f'{{{ROLE}}}`{ref.name}`: no code cell records '
                 f'{ref.name!r}; add d2l.glue({ref.name!r}, value) to the '
                 f'cell that computes it{recorded}')
