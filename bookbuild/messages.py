@@ -13,8 +13,9 @@ prefix; what has no usable translation stays English inside a marker the
 page shows as awaiting translation.
 
 A translation must carry its source's math, inline code, link and image
-targets and cross-references unchanged (`placeholder_problems`): those are
-what a reader copies, clicks or reads as a formula. Catalogs come from
+targets, cross-references and measured values ({glue}`name`, filled in from
+the executed cells) unchanged (`placeholder_problems`): those are what a
+reader copies, clicks, reads as a formula or as a measurement. Catalogs come from
 outside the project, so the same check keeps a translation from adding
 markup: no raw HTML, link, image, role or block of its own, no line break
 and no control character. A translation that breaks the blocks around it
@@ -25,6 +26,7 @@ import dataclasses
 import html
 import re
 
+from bookbuild import glue
 from bookbuild.render_markdown import ADMONITIONS, markdown_renderer
 from bookbuild.source import ChapterError
 
@@ -319,8 +321,8 @@ LINE_BREAK_CHAR = re.compile('[\r\n]')
 
 def placeholders(text):
     """What a translation must keep of its source, as a multiset: math,
-    inline code, link and image targets, roles (cross-references) and raw
-    HTML. Read with `checker()`, so that every link counts, also those the
+    inline code, link and image targets, roles (cross-references, and the
+    {glue} values a cell measured) and raw HTML. Read with `checker()`, so that every link counts, also those the
     page would show as text."""
     found = collections.Counter()
     for token in inline_tokens(text, checker()):
@@ -334,6 +336,9 @@ def placeholders(text):
             found[('image', token.attrGet('src'))] += 1
         elif token.type == 'html_inline':
             found[('raw HTML tag', token.content)] += 1
+        elif token.type == 'myst_role' and \
+                token.meta.get('name') == glue.ROLE:
+            found[('value', f'{{{glue.ROLE}}}`{token.content}`')] += 1
         elif token.type == 'myst_role':
             name = token.meta.get('name', '')
             target = re.search(r'<([^>]+)>\s*$', token.content)

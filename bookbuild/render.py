@@ -97,6 +97,7 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
                   if fw in meta.get('frameworks', page.runs)]
     ctx = ChapterContext(page, source_path.parent, frameworks,
                          code_lexer(nb), meta.get('image_sources', {}),
+                         meta.get('glue', {}),
                          max_output_lines=max_output_lines)
     markdown = markdown_renderer()
     env = {'chapter': ctx, 'markdown': markdown, 'headings': [],

@@ -43,13 +43,17 @@ class ChapterContext:
     """What rendering one chapter collects and counts as it goes."""
 
     def __init__(self, page, chapter_dir, frameworks, lexer,
-                 image_sources=None, max_output_lines=MAX_OUTPUT_LINES):
+                 image_sources=None, glue=None,
+                 max_output_lines=MAX_OUTPUT_LINES):
         self.page = page
         self.chapter_dir = chapter_dir
         # src -> file to copy instead of chapter_dir/src (an edition's
         # translated diagrams)
         self.image_sources = image_sources or {}
         self.frameworks = frameworks      # those that ran in this build
+        # name -> framework -> text: the values cells recorded for the
+        # prose (bookbuild.glue), collected by merge.
+        self.glue = glue or {}
         self.lexer = lexer
         self.max_output_lines = max_output_lines
         self.line = 0                     # source line of the current cell

@@ -26,6 +26,7 @@ import pytest
 from bookbuild import FRAMEWORK_LABELS, kernels, lab
 from bookbuild.source import read_chapter
 from bookbuild.split import split_chapter
+from d2l_local import GLUE_MIME
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / 'chapters' / 'densenet.md'
@@ -200,6 +201,20 @@ def cell_outputs(page):
                 outputs: c.model.outputs.toJSON()}))""")
 
 
+def markdown_sources(page):
+    """The source of each markdown cell of the notebook on screen."""
+    return page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.widgets
+            .filter(c => c.model.type === 'markdown')
+            .map(c => c.model.sharedModel.getSource())""")
+
+
+def notebook_text(page):
+    """What the notebook on screen shows, as text."""
+    return page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.node.innerText")
+
+
 def output_text(output):
     if output['output_type'] == 'stream':
         return ''.join(output['text'])
@@ -317,6 +332,12 @@ def check_run(page, framework, chapter):
     assert SHAPE_23[framework] in text
     assert '758,226 trainable parameters' in text
     assert re.search(r'val acc \d\.\d{3}; 1 epoch\(s\) in', text), text[-2000:]
+    # d2l.glue's records reach the notebook and show nothing: JupyterLab
+    # has no renderer for the book's type, and says nothing about it.
+    assert any(GLUE_MIME in o.get('data', {}) for c in cells
+               for o in c['outputs']), 'no d2l.glue record'
+    shown = notebook_text(page)
+    assert GLUE_MIME not in shown and 'No renderer' not in shown
     # Every other framework's cell says it was skipped, naming both.
     for cell, source in zip(cells, chapter.code_cells()):
         if source.framework in (None, framework):
@@ -441,6 +462,12 @@ def test_a_generated_notebook_opens_clean_with_its_diagrams(lab_server,
                                                             lab_page):
     open_from_root(lab_page, 'notebooks', 'densenet-jax.ipynb')
     check_opened_notebook(lab_page, 'densenet-jax.ipynb')
+    # Not executed, it keeps the prose's references to measured values:
+    # the role, then the name the cell records, in code font.
+    assert any('{glue}`num_parameters`' in source
+               for source in markdown_sources(lab_page))
+    assert lab_page.locator('.jp-MarkdownOutput code',
+                            has_text='num_parameters').count() >= 1
 
 
 def test_an_executed_notebook_shows_its_plots_untrusted(lab_server,
@@ -454,3 +481,7 @@ def test_an_executed_notebook_shows_its_plots_untrusted(lab_server,
     # Untrusted, JupyterLab draws no SVG output: the PNG beside it shows.
     assert figures['plots'] and min(figures['plots']) > 100, figures
     assert figures['svgs'] == 0, figures
+    # Its prose holds the values its run measured, not references.
+    prose = '\n'.join(markdown_sources(lab_page))
+    assert '{glue}' not in prose
+    assert 'The parameter count is the same in every tab,\n758,226' in prose
