@@ -15,6 +15,7 @@ moving statistics while training. Here the train step calls the model with
 The framework-free half (run modes, the Fashion-MNIST files, the progress
 board, the per-epoch log) lives in `d2l_local.shared`.
 """
+import functools
 import itertools
 import os
 import time
@@ -278,6 +279,22 @@ class FashionMNIST(DataModule):
 # Training
 # --------------------------------------------------------------------------
 
+def _compiled_step(step, input_signature):
+    """`tf.function(step)` that keeps its own count of retracing.
+
+    TensorFlow warns about "excessive retracing" when five of the last ten
+    calls traced, counting together every function that shares one code
+    object. Each fit compiles new steps from the same nested functions (a
+    new model needs its own trace), so a notebook that fits five models of
+    a few batches each reads as one step retraced five times (exercise 5
+    of the first chapter, in smoke mode). A `functools.partial` has no code
+    object of its own, so TensorFlow counts the traces of this step alone:
+    a step that retraces within its fit (changing shapes, Python values)
+    still warns."""
+    return tf.function(functools.partial(step),
+                       input_signature=input_signature)
+
+
 class Trainer(HyperParameters):
     """Trains a Module on a DataModule: compiled steps, capped by the run mode.
 
@@ -334,8 +351,9 @@ class Trainer(HyperParameters):
         model, optim = self.model, self.optim
         clip = float(self.gradient_clip_val)
         signature = list(self.train_dataloader.element_spec)
+        compiled = functools.partial(_compiled_step, input_signature=signature)
 
-        @tf.function(input_signature=signature)
+        @compiled
         def train_step(*batch):
             with tf.GradientTape() as tape:
                 loss = model.training_step(batch)
@@ -346,7 +364,7 @@ class Trainer(HyperParameters):
             optim.apply_gradients(zip(grads, variables))
             return loss
 
-        @tf.function(input_signature=signature)
+        @compiled
         def eval_step(*batch):
             return {k: tf.cast(v, tf.float32)
                     for k, v in model.validation_step(batch).items()}

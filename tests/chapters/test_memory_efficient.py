@@ -7,7 +7,8 @@ Same function: the same weights give the same loss and gradients after one
 training step, and BatchNorm's running statistics move, by the same amount
 (a recomputation that updates them a second time fails here). Memory: the
 bytes kept for backward, as `d2l.measure_training_step` counts them, fall
-well below the naive model's (storing instead of recomputing fails here).
+well below the naive model's (storing instead of recomputing fails here),
+and the chapter's model of them predicts what the framework keeps.
 The framework-specific step lives in memory_<framework>.py.
 """
 import importlib
@@ -25,8 +26,10 @@ GRADIENT_TOLERANCE = 1e-5
 
 @pytest.fixture(scope='module')
 def chapter():
+    # Up to the measured block of "Where the Memory Goes" (its smoke-sized
+    # measurements run too): the models and the memory model.
     return chapter_namespace(FRAMEWORK, 'densenet-memory',
-                             until='DenseNetBC')
+                             until='BlockClassifier')
 
 
 def one_step_each(chapter):
@@ -70,3 +73,32 @@ def test_efficient_keeps_clearly_less_for_backward(chapter):
         label='memory-efficient', repeats=1)
     assert naive.kept_bytes > 0
     assert efficient.kept_bytes <= 0.6 * naive.kept_bytes, (naive, efficient)
+
+
+# How close the chapter's memory model must come to what the framework
+# measures. PyTorch, TensorFlow and JAX count what they keep exactly (the
+# model leaves out only per-channel vectors); MXNet's count is a proxy, the
+# resident memory its forward pass adds, which the allocator's state moves.
+MODEL_TOLERANCE = {'pytorch': 0.02, 'tensorflow': 0.02, 'jax': 0.02,
+                   'mxnet': 0.3}
+
+
+@pytest.mark.parametrize('memory_efficient', [False, True],
+                         ids=['naive', 'memory-efficient'])
+def test_memory_model_predicts_what_the_framework_keeps(chapter,
+                                                        memory_efficient):
+    """The prose explains the kept bytes with a model (`predicted_kept_bytes`
+    with the tab's `KEPT_PER_PAIR` and `COPIES_WEIGHTS`) and prints it next
+    to every measurement: it must be what the framework keeps, for a block
+    deep enough that a wrong count per layer shows (counting three tensors
+    per BN-ReLU pair, or leaving the recomputation's inputs out, fails)."""
+    c0, num_layers, n, side = 48, 6, 8, 16
+    X, y = framework.batch((n, 3, side, side), 10)
+    model = chapter['BlockClassifier'](c0, num_layers, memory_efficient)
+    measured = chapter['d2l'].measure_training_step(
+        model, (X, y), repeats=1).kept_bytes
+    predicted = chapter['predicted_kept_bytes'](
+        c0, num_layers, memory_efficient, n * side * side,
+        chapter['KEPT_PER_PAIR'], chapter['COPIES_WEIGHTS'])
+    assert measured == pytest.approx(
+        predicted, rel=MODEL_TOLERANCE[FRAMEWORK]), (measured, predicted)

@@ -4,6 +4,7 @@ determinism and the helpers. Run in the TensorFlow environment:
     python -m pytest tests/d2l_local/test_tensorflow.py
 """
 import ast
+import logging
 import pathlib
 import re
 import sys
@@ -482,3 +483,49 @@ def test_measure_training_step_sees_recomputation_and_restores_weights():
     assert recomputed.kept_bytes <= 0.6 * kept.kept_bytes
     assert 0 < recomputed.peak_bytes < 0.8 * kept.peak_bytes
     assert kept.label == 'kept' and kept.seconds > 0
+
+
+class TinyData(d2l.DataModule):
+    """A few rows in memory: a fit of it is a handful of step calls."""
+
+    def __init__(self, batch_size=4):
+        super().__init__()
+        self.save_hyperparameters()
+        rng = np.random.default_rng(0)
+        self.X = rng.standard_normal((8, 3)).astype(np.float32)
+        self.y = rng.integers(0, 2, 8).astype(np.int32)
+
+    def get_dataloader(self, train):
+        return self.get_tensorloader((self.X, self.y), train)
+
+
+class TinyClassifier(d2l.Classifier):
+    def __init__(self, lr=0.1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = tf.keras.Sequential([L.Dense(2)])
+
+
+def test_many_short_fits_are_no_retracing(smoke):
+    """Each fit traces its own steps once; TensorFlow's frequent-retracing
+    warning must not add those traces up across fits (it did once a
+    notebook fitted five models of a few batches each: exercise 5 of the
+    first chapter, in smoke mode)."""
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger = logging.getLogger('tensorflow')
+    handler = Keep(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        for seed in range(6):
+            d2l.set_seed(seed)
+            trainer = fit(TinyClassifier(), TinyData())
+            assert trainer._train_step.experimental_get_tracing_count() == 1
+            assert trainer._eval_step.experimental_get_tracing_count() == 1
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in records if 'retracing' in m], records
