@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 
 # Tests must pass offline: the guard shared by every suite fails a test
 # that opens a network connection (tests/network_guard.py).
@@ -159,7 +159,7 @@ def hostile_edition(tmp_path_factory):
     Layout."""
     import shutil
 
-    from bookbuild import i18n
+    from bookbuild.i18n import catalogs
     from bookbuild.cli import Layout
     from bookbuild.editions import edition_of, render_edition
     root = tmp_path_factory.mktemp('hostile')
@@ -171,9 +171,9 @@ def hostile_edition(tmp_path_factory):
               for chapter in layout.chapters()]
     turn = 0
     for domain in [path.stem for path in layout.chapters()] + \
-            [i18n.FURNITURE]:
-        path = i18n.catalog_path(layout.locales, 'vi', domain)
-        catalog = i18n.read_catalog(path, 'vi')
+            [catalogs.FURNITURE]:
+        path = catalogs.catalog_path(layout.locales, 'vi', domain)
+        catalog = catalogs.read_catalog(path, 'vi')
         for message in catalog:
             if not message.id:
                 continue
@@ -183,7 +183,7 @@ def hostile_edition(tmp_path_factory):
                 message.string += \
                     f' {HOSTILE_PAYLOADS[turn % len(HOSTILE_PAYLOADS)]}'
             turn += 1
-        i18n.write_catalog(catalog, path)
+        catalogs.write_catalog(catalog, path)
     languages = ['en', 'vi']
     render_book(merged, layout.html, layout.root, layout.executed,
                 edition=edition_of('en', languages))

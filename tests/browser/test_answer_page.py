@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 ANSWER = 'details.answer'

@@ -8,7 +8,7 @@ import pytest
 
 from bookbuild import FRAMEWORKS
 from bookbuild.merge import merge_chapter
-from bookbuild.render import render_chapter
+from bookbuild.render.book import render_chapter
 from bookbuild.source import ChapterError, parse_chapter_text
 from bookbuild.split import chapter_notebook, split_chapter
 from chapter_fixture import FRONT_MATTER, code, tab_group

@@ -194,7 +194,7 @@ def test_a_failing_cell_shows_no_colour_codes_in_a_log(book):
 
 def test_the_output_cap_is_a_build_option(capsys):
     from bookbuild.cli import parse_args
-    from bookbuild.render_common import MAX_OUTPUT_LINES
+    from bookbuild.render.common import MAX_OUTPUT_LINES
     assert parse_args(['html']).max_output_lines == MAX_OUTPUT_LINES == 200
     assert parse_args(['html', '--max-output-lines', '0', 'densenet']) \
         .max_output_lines == 0

@@ -1,7 +1,7 @@
 """The page's side-by-side table of the four tabs' final figures."""
 import nbformat
 
-from bookbuild.compare import figures_table, final_figures
+from bookbuild.render.figures_table import figures_table, final_figures
 
 LINE = ('train loss {tl}, val loss 0.487, val acc {acc}; 4 epoch(s) in '
         '70.0 s (17.5 s/epoch); peak memory 1,081 MiB (the whole process)\n')

@@ -1,11 +1,11 @@
-"""The words inside SVG diagrams (bookbuild.diagrams): which are prose,
+"""The words inside SVG diagrams (bookbuild.i18n.diagrams): which are prose,
 where they are, and a translation that changes nothing else."""
 import textwrap
 import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from bookbuild import diagrams
+from bookbuild.i18n import diagrams
 from bookbuild.source import read_chapter
 from chapter_fixture import FRONT_MATTER
 

@@ -6,7 +6,7 @@ import textwrap
 import nbformat
 import pytest
 
-from bookbuild import kernels
+from bookbuild.jupyter import kernels
 from bookbuild.execute import ExecutionError, cache_key, execute_notebook
 from bookbuild.progress import Progress
 from bookbuild.split import split_chapter

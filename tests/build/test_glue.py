@@ -13,12 +13,14 @@ import textwrap
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, glue, i18n, messages
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, glue
+from bookbuild.i18n import catalogs, messages
 from bookbuild.cli import Layout
 from bookbuild.editions import edition_of, render_edition
 from bookbuild.execute import execute_notebook
 from bookbuild.merge import merge_chapter
-from bookbuild.render import RenderError, render_book
+from bookbuild.render.book import render_book
+from bookbuild.render.common import RenderError
 from bookbuild.source import ChapterError, read_chapter
 from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, code, tab_group
@@ -270,7 +272,7 @@ def test_a_reference_on_a_later_line_of_a_paragraph_is_named_there(book):
 
 
 def test_records_do_not_make_a_shared_cell_s_outputs_differ():
-    from bookbuild.render_cells import comparable
+    from bookbuild.render.cells import comparable
     printed = nbformat.v4.new_output('stream', name='stdout', text='done\n')
     assert comparable([printed, glue_output('seconds', '1.2')]) == \
         comparable([printed, glue_output('seconds', '3.4')]) == \
@@ -340,15 +342,15 @@ def vietnamese(msgid):
 
 def test_the_edition_keeps_references_and_fills_them_in(book):
     chapter = read_chapter(book.root / 'chapters' / 'values.md')
-    i18n.update_catalogs([chapter], book.root, book.locales, ['vi'])
-    path = i18n.catalog_path(book.locales, 'vi', 'values')
-    catalog = i18n.read_catalog(path, 'vi')
+    catalogs.update_catalogs([chapter], book.root, book.locales, ['vi'])
+    path = catalogs.catalog_path(book.locales, 'vi', 'values')
+    catalog = catalogs.read_catalog(path, 'vi')
     ids = [m.id for m in catalog if m.id]
     assert 'The model has {glue}`params` parameters.' in ids
     for message in catalog:
         if message.id:
             message.string = vietnamese(message.id)
-    i18n.write_catalog(catalog, path)
+    catalogs.write_catalog(catalog, path)
 
     pages, translators = render_edition(
         'vi', [book.merged / 'values.ipynb'], book.executed, book.root,

@@ -17,10 +17,11 @@ import xml.etree.ElementTree as ElementTree
 import nbformat
 import pytest
 
-from bookbuild import i18n, messages, render_page
+from bookbuild.i18n import catalogs, messages
+from bookbuild.render import page as render_page
 from bookbuild.cli import build_edition
 from bookbuild.progress import Progress
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 from bookbuild.source import read_chapter
 from test_i18n import (DIAGRAM, PARAGRAPH, build_both, page_text,
                        translate_all, write_book)
@@ -98,13 +99,13 @@ def book(tmp_path):
 def set_translations(layout, domain, translations):
     """Write `translations` {msgid: msgstr} into a language's catalog;
     {msgid: line of the message in the catalog}."""
-    path = i18n.catalog_path(layout.locales, 'vi', domain)
-    catalog = i18n.read_catalog(path, 'vi')
+    path = catalogs.catalog_path(layout.locales, 'vi', domain)
+    catalog = catalogs.read_catalog(path, 'vi')
     for msgid, string in translations.items():
         assert msgid in catalog, msgid
         catalog[msgid].string = string
-    i18n.write_catalog(catalog, path)
-    catalog = i18n.read_catalog(path, 'vi')
+    catalogs.write_catalog(catalog, path)
+    catalog = catalogs.read_catalog(path, 'vi')
     return {msgid: catalog[msgid].lineno for msgid in translations}
 
 
@@ -156,11 +157,11 @@ def assert_only_english_markup(english, translated):
 def test_a_hostile_translation_is_named_with_its_file_and_line(book, case):
     msgid, hostile, problem = HOSTILE[case]
     line = set_translations(book, 'small', {msgid: hostile})[msgid]
-    path = i18n.catalog_path(book.locales, 'vi', 'small')
-    problems = i18n.catalog_problems(i18n.read_catalog(path, 'vi'), path)
+    path = catalogs.catalog_path(book.locales, 'vi', 'small')
+    problems = catalogs.catalog_problems(catalogs.read_catalog(path, 'vi'), path)
     assert problems, case
     assert all(p.startswith(f'{path}:{line}: the translation of '
-                            f'{i18n.shorten(msgid)} ') for p in problems)
+                            f'{catalogs.shorten(msgid)} ') for p in problems)
     assert any(problem in p for p in problems), problems
 
 
@@ -255,7 +256,7 @@ def test_the_build_names_a_hostile_translation_s_catalog_line(book, capsys):
                   Progress())
     err = capsys.readouterr().err
     assert (f'locales/vi/LC_MESSAGES/small.po:{line}: warning: the '
-            f'translation of {i18n.shorten(msgid)} {problem}') in err, err
+            f'translation of {catalogs.shorten(msgid)} {problem}') in err, err
     assert 'shown in English' in err
 
 
@@ -270,7 +271,7 @@ def test_make_translations_names_a_hostile_translation(book, capsys):
                      '--build-dir', str(book.root / 'build')]) == 0
     err = capsys.readouterr().err
     assert (f'locales/vi/LC_MESSAGES/small.po:{line}: the translation of '
-            f'{i18n.shorten(msgid)} {problem}') in err, err
+            f'{catalogs.shorten(msgid)} {problem}') in err, err
     assert (f'locales/vi/LC_MESSAGES/book.po:{furniture["Executed {date}."]}'
             ": the translation of 'Executed {date}.' has a raw HTML tag "
             "'<script>'") in err
@@ -317,12 +318,12 @@ def test_furniture_cannot_add_markup(book):
         vietnamese
     assert 'Executed ' not in vietnamese    # the fixture has no date
     assert '<summary>Contents</summary>' in vietnamese
-    furniture = translators[i18n.FURNITURE]
+    furniture = translators[catalogs.FURNITURE]
     assert furniture.coverage.broken == len(FURNITURE_HOSTILE)
-    path = i18n.catalog_path(book.locales, 'vi', 'book')
+    path = catalogs.catalog_path(book.locales, 'vi', 'book')
     assert {furniture.where(m) for m, _ in furniture.problems} == \
         {f'{path}:{lines[m]}' for m in FURNITURE_HOSTILE}
-    problems = i18n.catalog_problems(i18n.read_catalog(path, 'vi'), path,
+    problems = catalogs.catalog_problems(catalogs.read_catalog(path, 'vi'), path,
                                      format_fields=True)
     assert {p.split(': the translation of')[0] for p in problems} == \
         {f'{path}:{lines[m]}' for m in FURNITURE_HOSTILE}
@@ -344,19 +345,19 @@ def test_a_furniture_template_is_filled_with_plain_fields_only(
     what it should not, a lone brace would stop the build."""
     msgid = 'Answer to exercise {number}'
     line = set_translations(book, 'book', {msgid: template})[msgid]
-    path = i18n.catalog_path(book.locales, 'vi', 'book')
-    [found] = i18n.catalog_problems(i18n.read_catalog(path, 'vi'), path,
+    path = catalogs.catalog_path(book.locales, 'vi', 'book')
+    [found] = catalogs.catalog_problems(catalogs.read_catalog(path, 'vi'), path,
                                     format_fields=True)
     assert found.startswith(f'{path}:{line}: the translation of '
-                            f'{i18n.shorten(msgid)} {problem}'), found
+                            f'{catalogs.shorten(msgid)} {problem}'), found
     _, translators = build_both(book)
     assert '<summary>Answer to exercise 1</summary>' in page_text(book, 'vi')
-    assert translators[i18n.FURNITURE].coverage.broken == 1
+    assert translators[catalogs.FURNITURE].coverage.broken == 1
 
 
 def test_a_notebook_s_furniture_cannot_add_an_image(book):
-    msgid = next(m.id for m in i18n.read_catalog(
-        i18n.catalog_path(book.locales, 'vi', 'book'), 'vi')
+    msgid = next(m.id for m in catalogs.read_catalog(
+        catalogs.catalog_path(book.locales, 'vi', 'book'), 'vi')
         if m.id.startswith('*The {label} notebook'))
     set_translations(book, 'book', {
         msgid: '*Sổ tay {label}, nhân "{kernel}", từ `{source}`.* '
@@ -417,7 +418,7 @@ def test_a_diagram_label_cannot_add_svg(book, label, problem):
     assert translator.coverage.broken == 1
     assert [translator.where(m) for m, p in translator.problems
             if problem in p] == [
-        f'{i18n.catalog_path(book.locales, "vi", "small")}:{line}']
+        f'{catalogs.catalog_path(book.locales, "vi", "small")}:{line}']
 
 
 # ---------------------------------------------------------------- shipped
@@ -426,10 +427,10 @@ def test_a_diagram_label_cannot_add_svg(book, label, problem):
 def test_the_shipped_translations_stand_in_their_place(name):
     """Every Vietnamese message, put back into its chapter, keeps the
     chapter's blocks: none is refused in place."""
-    root = i18n.PACKAGE.parent
+    root = catalogs.PACKAGE.parent
     chapter = read_chapter(root / 'chapters' / f'{name}.md')
-    path = i18n.catalog_path(root / 'locales', 'vi', name)
-    translator = i18n.Translator(i18n.read_catalog(path, 'vi'), path)
+    path = catalogs.catalog_path(root / 'locales', 'vi', name)
+    translator = catalogs.Translator(catalogs.read_catalog(path, 'vi'), path)
     for cell in chapter.cells:
         if cell.kind == 'markdown':
             out = messages.translate_markdown(

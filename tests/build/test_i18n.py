@@ -16,12 +16,14 @@ import textwrap
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, i18n, messages, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.i18n import catalogs, messages
+from bookbuild.jupyter import pngtwin
 from bookbuild.cli import Layout, build_edition
 from bookbuild.editions import render_edition
 from bookbuild.merge import merge_chapter
 from bookbuild.progress import Progress
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 from bookbuild.editions import edition_of
 from bookbuild.source import read_chapter
 from bookbuild.split import split_chapter
@@ -123,16 +125,16 @@ def write_book(root, chapter_text=CHAPTER):
 
 def translate_all(layout, language='vi', translate=fake_vietnamese):
     """Start catalogs and fill every message with `translate`."""
-    i18n.update_catalogs([read_chapter(layout.root / 'chapters/small.md')],
+    catalogs.update_catalogs([read_chapter(layout.root / 'chapters/small.md')],
                          layout.root, layout.locales, [language])
-    for domain in ('small', i18n.FURNITURE):
-        path = i18n.catalog_path(layout.locales, language, domain)
-        catalog = i18n.read_catalog(path, language)
+    for domain in ('small', catalogs.FURNITURE):
+        path = catalogs.catalog_path(layout.locales, language, domain)
+        catalog = catalogs.read_catalog(path, language)
         for message in catalog:
             if message.id:
                 message.string = (translate(message.id) if domain == 'small'
                                   else f'VI {message.id}')
-        i18n.write_catalog(catalog, path)
+        catalogs.write_catalog(catalog, path)
 
 
 def build_both(layout, language='vi'):
@@ -169,7 +171,7 @@ def outputs(page):
 
 def test_the_template_holds_the_prose_and_no_code(tmp_path):
     layout = write_book(tmp_path)
-    template = i18n.chapter_template(
+    template = catalogs.chapter_template(
         read_chapter(layout.root / 'chapters/small.md'), layout.root)
     ids = {m.id: m for m in template if m.id}
     kinds = {m.auto_comments[0] for m in ids.values()}
@@ -320,16 +322,16 @@ def test_a_changed_paragraph_turns_fuzzy_and_shows_in_english(book):
     new = 'A paragraph the translator has never seen.'
     chapter.write_text(CHAPTER.replace(PARAGRAPH, changed).replace(
         '## Growth\n', f'## Growth\n\n{new}\n'))
-    i18n.update_catalogs([read_chapter(chapter)], book.root, book.locales)
-    path = i18n.catalog_path(book.locales, 'vi', 'small')
-    catalog = i18n.read_catalog(path, 'vi')
+    catalogs.update_catalogs([read_chapter(chapter)], book.root, book.locales)
+    path = catalogs.catalog_path(book.locales, 'vi', 'small')
+    catalog = catalogs.read_catalog(path, 'vi')
     assert catalog[changed].fuzzy
     assert not catalog[new].string
     # The translator sees the English it translated (msgmerge's #| lines),
     # in lines GNU gettext reads, and still after another update.
     assert catalog[changed].previous_id == [PARAGRAPH]
-    i18n.update_catalogs([read_chapter(chapter)], book.root, book.locales)
-    assert i18n.read_catalog(path, 'vi')[changed].previous_id == [PARAGRAPH]
+    catalogs.update_catalogs([read_chapter(chapter)], book.root, book.locales)
+    assert catalogs.read_catalog(path, 'vi')[changed].previous_id == [PARAGRAPH]
     check_with_gettext(path)
 
     # The English build runs again (the chapter changed), then the edition.
@@ -356,19 +358,19 @@ def test_a_translation_cleared_of_fuzzy_by_hand_drops_the_old_english(
                     '# a translator\'s note\n#. paragraph\n'
                     '#| msgid "Old English."\n'
                     'msgid "New English."\nmsgstr "Bản dịch mới."\n')
-    i18n.write_catalog(i18n.read_catalog(path, 'vi'), path)
+    catalogs.write_catalog(catalogs.read_catalog(path, 'vi'), path)
     text = path.read_text()
     assert 'Old English' not in text, text
     assert "# a translator's note\n" in text
-    assert i18n.read_catalog(path, 'vi')['New English.'].string == \
+    assert catalogs.read_catalog(path, 'vi')['New English.'].string == \
         'Bản dịch mới.'
 
 
 def test_a_diagram_s_labels_are_messages_and_translated_on_its_page(book):
-    template = i18n.chapter_template(
+    template = catalogs.chapter_template(
         read_chapter(book.root / 'chapters' / 'small.md'), book.root)
     labels = [m for m in template if m.id and
-              i18n.DIAGRAM_TEXT in m.auto_comments]
+              catalogs.DIAGRAM_TEXT in m.auto_comments]
     assert [(m.id, m.locations) for m in labels] == [
         ('layer H', [('chapters/img/block.svg', 3)]),
         ('concatenates & grows', [('chapters/img/block.svg', 3)])]
@@ -387,10 +389,10 @@ def test_a_diagram_s_labels_are_messages_and_translated_on_its_page(book):
 
 
 def test_an_untranslated_diagram_label_stays_english_and_counts(book):
-    path = i18n.catalog_path(book.locales, 'vi', 'small')
-    catalog = i18n.read_catalog(path, 'vi')
+    path = catalogs.catalog_path(book.locales, 'vi', 'small')
+    catalog = catalogs.read_catalog(path, 'vi')
     catalog['layer H'].string = ''
-    i18n.write_catalog(catalog, path)
+    catalogs.write_catalog(catalog, path)
     _, translators = build_both(book)
     vietnamese = (book.html / 'vi' / 'img' / 'block.svg').read_text()
     assert '>layer H<' in vietnamese
@@ -440,11 +442,11 @@ def test_placeholders_may_move_but_must_all_stay():
 
 
 def test_a_broken_translation_is_not_shown(book):
-    path = i18n.catalog_path(book.locales, 'vi', 'small')
-    catalog = i18n.read_catalog(path, 'vi')
+    path = catalogs.catalog_path(book.locales, 'vi', 'small')
+    catalog = catalogs.read_catalog(path, 'vi')
     msgid = next(m.id for m in catalog if m.id and '$k$' in m.id)
     catalog[msgid].string = catalog[msgid].string.replace('$k$', '$K$')
-    i18n.write_catalog(catalog, path)
+    catalogs.write_catalog(catalog, path)
     _, translators = build_both(book)
     assert translators['small'].coverage.broken == 1
     assert 'awaiting-translation" lang="en">The growth rate' in \
@@ -458,17 +460,17 @@ def test_a_malformed_catalog_names_its_file_and_line(tmp_path):
                     'msgid "Transition"\nmsgstr "unterminated\n\n'
                     'msgid "Growth rate"\nmsgstr "tốc độ tăng trưởng"\n',
                     encoding='utf-8')
-    with pytest.raises(i18n.CatalogError) as error:
-        i18n.read_catalog(path, 'vi')
+    with pytest.raises(catalogs.CatalogError) as error:
+        catalogs.read_catalog(path, 'vi')
     assert str(error.value).startswith(f'{path}:9: ')
 
 
 def test_a_catalog_with_a_bad_keyword_names_its_line(tmp_path):
     path = tmp_path / 'broken.po'
     path.write_text('msgid "a"\nmsgstr "b"\n\nmsgidd "c"\nmsgstr "d"\n')
-    with pytest.raises(i18n.CatalogError,
+    with pytest.raises(catalogs.CatalogError,
                        match=rf'^{re.escape(str(path))}:4: .*msgidd'):
-        i18n.read_catalog(path, 'vi')
+        catalogs.read_catalog(path, 'vi')
 
 
 # ---------------------------------------------------------------- shipped
@@ -476,14 +478,14 @@ def test_a_catalog_with_a_bad_keyword_names_its_line(tmp_path):
 @pytest.fixture(scope='module')
 def shipped():
     return {name: (read_chapter(ROOT / 'chapters' / f'{name}.md'),
-                   i18n.catalog_path(LOCALES, 'vi', name))
+                   catalogs.catalog_path(LOCALES, 'vi', name))
             for name in SHIPPED}
 
 
 @pytest.mark.parametrize('name', SHIPPED)
 def test_shipped_chapters_are_fully_translated(shipped, name):
     chapter, path = shipped[name]
-    translator = i18n.chapter_coverage(chapter, i18n.read_catalog(path, 'vi'))
+    translator = catalogs.chapter_coverage(chapter, catalogs.read_catalog(path, 'vi'))
     coverage = translator.coverage
     assert coverage.fuzzy == 0, f'{path}: {coverage.describe()}'
     assert coverage.percent == 100, (
@@ -491,37 +493,55 @@ def test_shipped_chapters_are_fully_translated(shipped, name):
         'translate the new and fuzzy messages')
 
 
-@pytest.mark.parametrize('domain', SHIPPED + [i18n.FURNITURE])
+@pytest.mark.parametrize('domain', SHIPPED + [catalogs.FURNITURE])
 def test_shipped_translations_keep_every_placeholder(domain):
-    path = i18n.catalog_path(LOCALES, 'vi', domain)
-    problems = i18n.catalog_problems(i18n.read_catalog(path, 'vi'), path,
-                                     format_fields=domain == i18n.FURNITURE)
+    path = catalogs.catalog_path(LOCALES, 'vi', domain)
+    problems = catalogs.catalog_problems(catalogs.read_catalog(path, 'vi'), path,
+                                     format_fields=domain == catalogs.FURNITURE)
     assert problems == []
 
 
 def test_the_page_furniture_is_fully_translated():
-    path = i18n.catalog_path(LOCALES, 'vi', i18n.FURNITURE)
-    catalog = i18n.read_catalog(path, 'vi')
-    template = i18n.furniture_template(ROOT)
+    path = catalogs.catalog_path(LOCALES, 'vi', catalogs.FURNITURE)
+    catalog = catalogs.read_catalog(path, 'vi')
+    template = catalogs.furniture_template(ROOT)
     missing = [m.id for m in template if m.id and (
         m.id not in catalog or not catalog[m.id].string
         or catalog[m.id].fuzzy)]
     assert missing == [], f'{path}: run `make translations`, then translate'
 
 
+def test_furniture_strings_in_the_rooms_reach_the_template(tmp_path,
+                                                          monkeypatch):
+    """The renderer lives in a subpackage (bookbuild/render/): a string it
+    marks for the furniture is extracted like one at the package's top."""
+    shipped = catalogs.furniture_template(ROOT)
+    assert shipped['Figure {number}.'].locations[0][0] == \
+        'bookbuild/render/markdown.py'
+    package = tmp_path / 'bookbuild'
+    (package / 'render').mkdir(parents=True)
+    (package / 'split.py').write_text("_('Top floor')\n")
+    (package / 'render' / 'cells.py').write_text("_('In a room')\n")
+    monkeypatch.setattr(catalogs, 'PACKAGE', package)
+    template = catalogs.furniture_template(tmp_path)
+    assert {m.id: m.locations for m in template if m.id} == {
+        'Top floor': [('bookbuild/split.py', 1)],
+        'In a room': [('bookbuild/render/cells.py', 1)]}
+
+
 def test_a_formula_altered_in_a_copy_of_the_catalog_is_named(tmp_path):
     """Mutation: change one formula of one translation in a copy of the
     shipped catalog; the check names that message and its line."""
-    path = i18n.catalog_path(LOCALES, 'vi', 'densenet')
+    path = catalogs.catalog_path(LOCALES, 'vi', 'densenet')
     copy = tmp_path / 'densenet.po'
     shutil.copy(path, copy)
-    catalog = i18n.read_catalog(copy, 'vi')
+    catalog = catalogs.read_catalog(copy, 'vi')
     target = next(m for m in catalog if m.id and '$L(L+1)/2$' in m.id)
     assert '$L(L+1)/2$' in target.string
     target.string = target.string.replace('$L(L+1)/2$', '$L(L-1)/2$')
-    i18n.write_catalog(catalog, copy)
-    problems = i18n.catalog_problems(i18n.read_catalog(copy, 'vi'), copy)
-    line = i18n.read_catalog(copy, 'vi')[target.id].lineno
+    catalogs.write_catalog(catalog, copy)
+    problems = catalogs.catalog_problems(catalogs.read_catalog(copy, 'vi'), copy)
+    line = catalogs.read_catalog(copy, 'vi')[target.id].lineno
     assert len(problems) == 2
     for problem in problems:
         assert problem.startswith(f'{copy}:{line}: the translation of '
@@ -530,25 +550,25 @@ def test_a_formula_altered_in_a_copy_of_the_catalog_is_named(tmp_path):
     assert "has a math 'L(L-1)/2' its source does not have" in problems[1]
 
 
-@pytest.mark.parametrize('name', SHIPPED + [i18n.FURNITURE])
+@pytest.mark.parametrize('name', SHIPPED + [catalogs.FURNITURE])
 def test_the_shipped_templates_match_the_english_sources(name):
     """A template older than its chapter means `make translations` was not
     run after an English edit: the catalogs would miss its new prose."""
-    if name == i18n.FURNITURE:
-        fresh = i18n.furniture_template(ROOT)
+    if name == catalogs.FURNITURE:
+        fresh = catalogs.furniture_template(ROOT)
     else:
-        fresh = i18n.chapter_template(
+        fresh = catalogs.chapter_template(
             read_chapter(ROOT / 'chapters' / f'{name}.md'), ROOT)
-    shipped = i18n.read_catalog(i18n.templates_dir(LOCALES) / f'{name}.pot')
+    shipped = catalogs.read_catalog(catalogs.templates_dir(LOCALES) / f'{name}.pot')
     assert [m.id for m in shipped if m.id] == [m.id for m in fresh if m.id], \
         'run `make translations`'
 
 
-@pytest.mark.parametrize('domain', SHIPPED + [i18n.FURNITURE])
+@pytest.mark.parametrize('domain', SHIPPED + [catalogs.FURNITURE])
 def test_the_shipped_catalogs_are_valid_gettext(domain):
     if not shutil.which('msgfmt'):
         pytest.skip('GNU gettext (msgfmt) is not installed')
-    check_with_gettext(i18n.catalog_path(LOCALES, 'vi', domain))
+    check_with_gettext(catalogs.catalog_path(LOCALES, 'vi', domain))
 
 
 def glossary_terms():
@@ -594,13 +614,13 @@ def glossary_misses(catalog):
 def test_translations_use_the_glossary(domain):
     """Where the English uses a glossary term, its translation uses the
     glossary's Vietnamese (titles of papers, in italics, excepted)."""
-    catalog = i18n.read_catalog(i18n.catalog_path(LOCALES, 'vi', domain),
+    catalog = catalogs.read_catalog(catalogs.catalog_path(LOCALES, 'vi', domain),
                                 'vi')
     assert glossary_misses(catalog) == []
 
 
 def test_a_term_off_the_glossary_is_named():
-    catalog = i18n.read_catalog(i18n.catalog_path(LOCALES, 'vi', 'densenet'),
+    catalog = catalogs.read_catalog(catalogs.catalog_path(LOCALES, 'vi', 'densenet'),
                                 'vi')
     message = catalog['Transition Layers']
     message.string = 'Lớp Chuyển tiếp'

@@ -10,7 +10,8 @@ import sys
 import jupytext
 import pytest
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, kernels, lab
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.jupyter import kernels, lab
 from bookbuild.source import read_chapter
 from bookbuild.split import chapter_notebook
 from chapter_fixture import ROOT
@@ -105,8 +106,8 @@ def test_lab_start_runs_jupyterlab_with_the_books_options(tmp_path, uid,
 
 def test_the_makefile_registers_kernels_and_starts_lab_with_bookbuild():
     makefile = (ROOT / 'Makefile').read_text()
-    assert '-m bookbuild.kernels install $*' in makefile
-    assert '-m bookbuild.lab start' in makefile
+    assert '-m bookbuild.jupyter.kernels install $*' in makefile
+    assert '-m bookbuild.jupyter.lab start' in makefile
 
 
 def test_skip_note_names_both_frameworks():
@@ -178,7 +179,7 @@ def test_the_labs_contents_manager_saves_a_chapter_unchanged(path, tmp_path,
     own order). The file stays byte for byte the same, and what was read
     already had the language_info (so JupyterLab found nothing to change,
     and nothing unsaved)."""
-    from bookbuild import labcontents
+    from bookbuild.jupyter import labcontents
     kernels.install('pytorch', sys.executable, tmp_path / 'prefix')
     monkeypatch.setenv('JUPYTER_PATH',
                        str(tmp_path / 'prefix' / 'share' / 'jupyter'))
@@ -222,7 +223,7 @@ def test_the_labs_contents_manager_saves_a_chapter_unchanged(path, tmp_path,
 
 
 def test_language_info_is_filled_only_where_missing_or_bare():
-    from bookbuild import labcontents
+    from bookbuild.jupyter import labcontents
     labcontents.kernel_language_info.__defaults__[0]['d2l-x'] = {
         'name': 'python', 'version': '3.11.9'}
     meta = {'kernelspec': {'name': 'd2l-x'}, 'language_info': {

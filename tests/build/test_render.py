@@ -12,9 +12,12 @@ import nbformat
 import pytest
 
 from bookbuild import FRAMEWORKS
-from bookbuild import render as render_module
-from bookbuild.files import atomic_path
-from bookbuild.render import RenderError, render_book
+from bookbuild.files import atomic_path, write_atomically
+from bookbuild.render.book import code_lexer, render_book, render_chapter
+from bookbuild.render.cells import comparable, render_cells, render_outputs
+from bookbuild.render.common import ChapterContext, ChapterPage, RenderError
+from bookbuild.render.markdown import markdown_renderer
+from bookbuild.render.page import run_banner
 
 CHAPTER = 'tabs-demo'
 SOURCE = f'chapters/{CHAPTER}.md'
@@ -335,7 +338,7 @@ def test_banner_says_which_mode_produced_the_outputs(page):
 def test_banner_with_mixed_modes():
     runs = {'pytorch': {'mode': 'full', 'seconds': 3725},
             'jax': {'mode': 'quick', 'seconds': 95}}
-    banner = render_module.run_banner(runs, ['pytorch', 'jax'])
+    banner = run_banner(runs, ['pytorch', 'jax'])
     text = visible_text(banner)
     assert 'PyTorch in full mode 1 h 2 min' in text
     assert 'JAX in quick mode 1 min 35 s' in text
@@ -384,7 +387,7 @@ def test_a_write_failing_midway_leaves_no_half_written_file(book, monkeypatch):
     nb.cells[0].source = nb.cells[0].source.replace('Tabs Demo', 'Renamed')
     nbformat.write(nb, book['merged_paths'][0])
 
-    real_write = render_module.write_atomically
+    real_write = write_atomically
 
     def disk_full(content, target):
         if not str(target).endswith('.html'):
@@ -393,7 +396,7 @@ def test_a_write_failing_midway_leaves_no_half_written_file(book, monkeypatch):
             tmp.write_text(content[:100])
             raise OSError('No space left on device')
 
-    monkeypatch.setattr(render_module, 'write_atomically', disk_full)
+    monkeypatch.setattr('bookbuild.render.book.write_atomically', disk_full)
     with pytest.raises(OSError):
         render_book(**book)
     assert page.read_bytes() == before
@@ -418,22 +421,22 @@ def test_remote_images_are_refused_with_chapter_and_line(book):
 
 
 def context():
-    page = render_module.ChapterPage('c', 'C', 'chapters/c.md', {})
-    lexer = render_module.code_lexer(nbformat.v4.new_notebook())
-    return render_module.ChapterContext(page, None, list(FRAMEWORKS), lexer)
+    page = ChapterPage('c', 'C', 'chapters/c.md', {})
+    lexer = code_lexer(nbformat.v4.new_notebook())
+    return ChapterContext(page, None, list(FRAMEWORKS), lexer)
 
 
 def test_errors_are_rendered_visibly():
     error = nbformat.v4.new_output(
         'error', ename='ValueError', evalue='bad shape',
         traceback=['\x1b[0;31mValueError\x1b[0m: bad shape'])
-    html = render_module.render_outputs([error], context())
+    html = render_outputs([error], context())
     assert 'output-error' in html and 'ValueError: bad shape' in html
 
 
 def test_carriage_returns_keep_the_last_state_of_a_line():
     outputs = [stream('epoch 1 10%\r'), stream('epoch 1 100%\ndone\n')]
-    html = render_module.render_outputs(outputs, context())
+    html = render_outputs(outputs, context())
     assert html.count('<pre') == 1
     assert 'epoch 1 100%\ndone' in html and '10%' not in html
 
@@ -445,7 +448,7 @@ def numbered_lines(count):
 
 
 def test_a_long_stream_shows_its_head_and_tail_and_how_much_is_left_out():
-    html = render_module.render_outputs(numbered_lines(200_000), context())
+    html = render_outputs(numbered_lines(200_000), context())
     assert len(html) < 10_000, 'a 200,000-line output is 2.3 MB of page'
     assert html.count('<pre') == 1
     shown = visible_text(html).split('\n')
@@ -462,7 +465,7 @@ def test_a_long_stream_shows_its_head_and_tail_and_how_much_is_left_out():
 def test_the_limit_is_an_option_and_0_shows_everything(limit, shown):
     ctx = context()
     ctx.max_output_lines = limit
-    text = visible_text(render_module.render_outputs(numbered_lines(1000),
+    text = visible_text(render_outputs(numbered_lines(1000),
                                                      ctx))
     kept = [t for t in text.split('\n') if t.startswith('line ')]
     assert len(kept) == shown
@@ -495,7 +498,7 @@ def test_html_outputs_that_would_fetch_or_run_fall_back_to_text():
         'text/plain': 'an image'})
     table = nbformat.v4.new_output('display_data', data={
         'text/html': '<table><tr><td>1</td></tr></table>', 'text/plain': '1'})
-    html = render_module.render_outputs([remote, table], context())
+    html = render_outputs([remote, table], context())
     assert 'example.com' not in html and 'an image' in html
     assert '<table><tr><td>1</td></tr></table>' in html
 
@@ -514,28 +517,28 @@ def test_the_same_plot_drawn_by_every_framework_shows_once():
         fw: [drawn(f'{i}abc{i}', f'2025-11-2{i}')]
         for i, fw in enumerate(FRAMEWORKS)})]
     outputs = nb.cells[0].metadata['d2l_book']['outputs']
-    assert render_module.comparable(outputs['pytorch']) == \
-        render_module.comparable(outputs['jax'])
-    html = render_module.render_cells(nb.cells, context(), None, {})
+    assert comparable(outputs['pytorch']) == \
+        comparable(outputs['jax'])
+    html = render_cells(nb.cells, context(), None, {})
     assert html.count('<svg') == 1 and 'tab-group' not in html
     # a different plot is still told apart
     other = [drawn('9', '2025-11-29')]
     other[0]['data']['image/svg+xml'] = other[0]['data'][
         'image/svg+xml'].replace('L 200 70', 'L 200 90')
-    assert render_module.comparable(other) != \
-        render_module.comparable(outputs['jax'])
+    assert comparable(other) != \
+        comparable(outputs['jax'])
 
 
 def test_two_inline_svgs_from_the_same_figure_do_not_share_ids():
     ctx = context()
-    a = render_module.render_outputs([svg_output('a')], ctx)
-    b = render_module.render_outputs([svg_output('b')], ctx)
+    a = render_outputs([svg_output('a')], ctx)
+    b = render_outputs([svg_output('b')], ctx)
     assert set(re.findall(r'id="([^"]+)"', a)).isdisjoint(
         re.findall(r'id="([^"]+)"', b))
 
 
 def test_links_to_chapters_point_at_their_pages():
-    md = render_module.markdown_renderer()
+    md = markdown_renderer()
     env = {'chapter': context(), 'markdown': md, 'headings': [], 'slugs': set()}
     html = md.render('See [ResNet](resnet.md#blocks) and [web](https://x.org/a.md).',
                      env)
@@ -552,7 +555,7 @@ def test_a_framework_that_did_not_run_says_so(book):
         for fw in list(outputs):
             if fw != 'pytorch':
                 del outputs[fw]
-    page = render_module.render_chapter(nb, book['source_root'],
+    page = render_chapter(nb, book['source_root'],
                                         book['notebooks_dir'])
     jax = panel(tab_groups(page.html)[0], 'jax')
     assert 'Not executed in this build' in jax
@@ -564,5 +567,5 @@ def test_a_framework_that_did_not_run_says_so(book):
 def test_rendering_does_not_change_the_merged_notebook(book):
     nb = fixture_notebook()
     snapshot = copy.deepcopy(nb)
-    render_module.render_chapter(nb, book['source_root'], book['notebooks_dir'])
+    render_chapter(nb, book['source_root'], book['notebooks_dir'])
     assert nb == snapshot

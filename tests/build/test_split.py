@@ -8,7 +8,8 @@ import jupytext
 import nbformat
 import pytest
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.jupyter import pngtwin
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
 from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group

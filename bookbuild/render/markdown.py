@@ -1,40 +1,24 @@
-"""Rendering a chapter's prose: MyST Markdown through markdown-it, with
-math kept for KaTeX, numbered figures, unique heading ids and local images."""
+"""Rendering a chapter's prose: the MyST parser's tokens (bookbuild.myst)
+as HTML, with math kept for KaTeX, numbered figures and local images."""
 import pathlib
 import re
 import urllib.parse
 
-from markdown_it import MarkdownIt
-from mdit_py_plugins.amsmath import amsmath_plugin
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.myst_blocks import myst_block_plugin
-from mdit_py_plugins.myst_role import myst_role_plugin
-from mdit_py_plugins.texmath import texmath_plugin
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bookbuild import glue
-from bookbuild.furniture import gettext as _
-from bookbuild.render_common import esc, highlight_code
+from bookbuild import glue, myst
+from bookbuild.i18n.furniture import gettext as _
+from bookbuild.myst import ADMONITIONS, plain_text
+from bookbuild.render.common import esc, highlight_code
 
 # ---------------------------------------------------------------- markdown
 
 def markdown_renderer():
-    """MyST Markdown as far as a chapter's prose uses it: CommonMark,
-    tables, math ($ and $$, \\( and \\[, amsmath environments),
-    (targets)=, {roles} and a few {directives}; images alone in a
-    paragraph become figures."""
-    md = (MarkdownIt('commonmark', {'html': True, 'typographer': False})
-          .enable(['table', 'strikethrough'])
-          .use(dollarmath_plugin, double_inline=True)
-          # \( \) and \[ \]: without this CommonMark reads "\(" as "("
-          .use(texmath_plugin, delimiters='brackets')
-          .use(amsmath_plugin)
-          .use(myst_block_plugin)
-          .use(myst_role_plugin))
-    md.core.ruler.push('d2l_headings', number_headings)
-    md.core.ruler.push('d2l_figures', mark_figures)
-    md.core.ruler.push('d2l_role_lines', mark_role_lines)
+    """The MyST parser (bookbuild.myst) with the page's HTML for its
+    tokens: math kept for KaTeX, numbered figures, local images, links to
+    other chapters' pages, highlighted code and admonitions."""
+    md = myst.parser()
     rules = {
         'math_inline': lambda *a: math_html(a[1][a[2]].content, False),
         'math_inline_double': lambda *a: math_html(a[1][a[2]].content, True),
@@ -72,93 +56,6 @@ def render_labelled_math(renderer, tokens, idx, options, env):
     token = tokens[idx]
     return (f'<div class="equation" id="{esc(token.info)}">'
             f'{math_html(token.content, True)}</div>\n')
-
-
-def number_headings(state):
-    """Give every heading a unique id (across all cells of the page) and
-    collect h2/h3 for the table of contents."""
-    tokens = state.tokens
-    for i, token in enumerate(tokens):
-        if token.type != 'heading_open':
-            continue
-        inline = tokens[i + 1]
-        fixed = state.env.get('heading_ids')
-        if fixed:
-            slug = fixed.pop(0)
-            state.env['slugs'].add(slug)
-        else:
-            slug = unique_slug(slugify(plain_text(inline.children or [])),
-                               state.env['slugs'])
-        token.attrSet('id', slug)
-        level = int(token.tag[1])
-        if level in (2, 3):
-            state.env['headings'].append((level, slug, inline))
-
-
-def slugify(text):
-    slug = re.sub(r'[^\w\s-]', '', text.lower()).strip()
-    return re.sub(r'[\s_-]+', '-', slug) or 'section'
-
-
-def unique_slug(slug, used):
-    candidate, n = slug, 1
-    while candidate in used:
-        n += 1
-        candidate = f'{slug}-{n}'
-    used.add(candidate)
-    return candidate
-
-
-def plain_text(children):
-    parts = []
-    for child in children:
-        if child.type in ('text', 'code_inline', 'math_inline'):
-            parts.append(child.content)
-        elif child.type == 'image':
-            parts.append(plain_text(child.children or []))
-        elif child.type in ('softbreak', 'hardbreak'):
-            parts.append(' ')
-        elif child.children:
-            parts.append(plain_text(child.children))
-    return ''.join(parts)
-
-
-def mark_figures(state):
-    """A paragraph holding nothing but an image is a figure; every image
-    learns its source line (inline tokens have no line map of their own)."""
-    tokens = state.tokens
-    for i, token in enumerate(tokens):
-        if token.type != 'inline' or not token.children:
-            continue
-        for child in token.children:
-            if child.type == 'image':
-                child.meta['line'] = token.map[0] if token.map else 0
-        content = [c for c in token.children
-                   if not (c.type == 'text' and not c.content.strip())
-                   and c.type != 'softbreak']
-        if (len(content) == 1 and content[0].type == 'image'
-                and i > 0 and tokens[i - 1].type == 'paragraph_open'
-                and not tokens[i - 1].hidden):
-            tokens[i - 1].meta['figure'] = True
-            tokens[i + 1].meta['figure'] = True
-            content[0].meta['figure'] = True
-
-
-def mark_role_lines(state):
-    """Every role learns its line within the cell (inline tokens have no
-    line map of their own): its block's first line plus the line breaks
-    before it, so an error can point at it."""
-    for token in state.tokens:
-        if token.type != 'inline' or not token.children or not token.map:
-            continue
-        line = token.map[0]
-        for child in token.children:
-            if child.type in ('softbreak', 'hardbreak'):
-                line += 1
-            elif child.type == 'myst_role':
-                child.meta['line'] = line
-            elif child.type == 'text':
-                line += child.content.count('\n')
 
 
 def render_paragraph_open(renderer, tokens, idx, options, env):
@@ -228,10 +125,6 @@ def render_link_open(renderer, tokens, idx, options, env):
     return renderer.renderToken(tokens, idx, options, env)
 
 
-ADMONITIONS = {'note', 'tip', 'hint', 'important', 'warning', 'caution',
-               'attention', 'danger', 'error', 'seealso', 'admonition'}
-
-
 def render_fence(renderer, tokens, idx, options, env):
     """Code in prose is highlighted like cells; MyST directives written as
     fences ({note}, {math}, ...) get a plain rendering of their body."""
@@ -253,7 +146,7 @@ def render_fence(renderer, tokens, idx, options, env):
     if name in ADMONITIONS:
         # Markdown, as MyST reads it (and as an edition marks a title
         # awaiting translation); a translated title's markup is checked
-        # like any message's (bookbuild.messages.placeholder_problems).
+        # like any message's (bookbuild.i18n.messages.placeholder_problems).
         title = (env['markdown'].renderInline(argument, env) if argument
                  else esc(name.capitalize()))
         return (f'<aside class="admonition {name}"><p class="admonition-title">'

@@ -17,7 +17,7 @@ kernelspec it has on disk (the kernel a reader starts on; choosing another
 kernel changes the framework of the session, not the chapter), and keys are
 saved sorted, as in the chapters and in nbformat's notebooks.
 
-    jupyter lab --ServerApp.contents_manager_class=bookbuild.labcontents.BookContentsManager
+    jupyter lab --ServerApp.contents_manager_class=bookbuild.jupyter.labcontents.BookContentsManager
 
 (the Makefile's `make lab`; Jupytext's server extension sees a Jupytext
 manager already and leaves it).

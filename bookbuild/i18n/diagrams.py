@@ -59,7 +59,7 @@ def translate_svg(svg, lookup):
 
     A label is text: escaped, so that whatever a catalog holds cannot add
     an element or attribute (the catalog's checks refuse such a label
-    before it gets here, bookbuild.i18n.Translator)."""
+    before it gets here, bookbuild.i18n.catalogs.Translator)."""
     def node(match):
         raw = match.group(2)
         text = html.unescape(raw).strip()

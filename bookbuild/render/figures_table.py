@@ -11,7 +11,7 @@ import html
 import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
-from bookbuild.furniture import gettext as _
+from bookbuild.i18n.furniture import gettext as _
 
 # The Trainer's closing line (d2l_local.shared.TrainingLog.summary).
 SUMMARY = re.compile(

@@ -16,8 +16,8 @@ served as JupyterLab's custom CSS, writes the framework's name under the
 cell's prompt. The style sheet lives in the tooling environment too, and is
 served after a user's own `~/.jupyter/custom/custom.css`, which wins.
 
-    python -m bookbuild.lab settings --prefix .venv/tooling
-    python -m bookbuild.lab start --prefix .venv/tooling --notebook-dir .
+    python -m bookbuild.jupyter.lab settings --prefix .venv/tooling
+    python -m bookbuild.jupyter.lab start --prefix .venv/tooling --notebook-dir .
 """
 import argparse
 import json
@@ -39,14 +39,14 @@ OVERRIDES = {
         'fetchNews': 'false', 'checkForUpdates': False},
 }
 FILE_NAME = 'd2l-book.json'
-CONTENTS_MANAGER = 'bookbuild.labcontents.BookContentsManager'
+CONTENTS_MANAGER = 'bookbuild.jupyter.labcontents.BookContentsManager'
 # jupyterlab-celltagsclasses names a tag's class so.
 TAG_CLASS_PREFIX = 'cell-tag-'
 # Under the prompt's "[3]:", in the prompt's column: the label never covers
 # code, and it is there before the cell has run. The column is widened, in
 # notebooks that have framework cells only, so that "TensorFlow" fits.
 LABEL_STYLE = """\
-/* The framework a cell belongs to: written by bookbuild/lab.py. */
+/* The framework a cell belongs to: written by bookbuild/jupyter/lab.py. */
 .jp-Notebook:has({cells}) {{
   --jp-cell-prompt-width: 84px;
 }}
@@ -112,7 +112,7 @@ def write_custom_css(css_dir):
 
 def server_options(css_dir, config_dir=None):
     """JupyterLab's command-line options for the book: the contents manager
-    (bookbuild/labcontents.py) and the custom CSS, the user's own (in
+    (bookbuild/jupyter/labcontents.py) and the custom CSS, the user's own (in
     `config_dir`, Jupyter's config directory by default) first."""
     if config_dir is None:
         from jupyter_core.paths import jupyter_config_dir
@@ -142,7 +142,7 @@ def prepare(prefix):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m bookbuild.lab',
+    parser = argparse.ArgumentParser(prog='python -m bookbuild.jupyter.lab',
                                      description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
     for name, help in (('settings', 'write the settings and the style sheet'),

@@ -26,8 +26,8 @@ import dataclasses
 import html
 import re
 
-from bookbuild import glue
-from bookbuild.render_markdown import ADMONITIONS, markdown_renderer
+from bookbuild import glue, myst
+from bookbuild.myst import ADMONITIONS
 from bookbuild.source import ChapterError
 
 # Source lines are joined into one line: re-wrapping an English paragraph
@@ -71,7 +71,7 @@ _CHECKER = None
 def parser():
     global _PARSER
     if _PARSER is None:
-        _PARSER = markdown_renderer()
+        _PARSER = myst.parser()
     return _PARSER
 
 
@@ -81,7 +81,7 @@ def checker():
     which would hide from the checks a link a translator tried to add."""
     global _CHECKER
     if _CHECKER is None:
-        _CHECKER = markdown_renderer()
+        _CHECKER = myst.parser()
         _CHECKER.validateLink = lambda url: True
     return _CHECKER
 

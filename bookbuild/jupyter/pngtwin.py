@@ -6,7 +6,7 @@ So each `chapters/img/NAME.svg` has a committed `NAME.png` beside it, which
 records the SHA-256 of the SVG it was drawn from in a PNG text chunk: split
 attaches both and refuses a stale or missing twin, naming the file.
 
-    python -m bookbuild.pngtwin [SVG ...]   # (re)draw twins (make figures)
+    python -m bookbuild.jupyter.pngtwin [SVG ...]   # (re)draw twins (make figures)
 
 Drawing uses Debian's Chromium through Playwright (the browser tests' set-up);
 checking needs only the standard library.
@@ -73,7 +73,7 @@ def check_twin(svg_path):
     """The PNG twin of `svg_path`; TwinError if it is missing or was drawn
     from another version of the SVG."""
     png = twin_path(svg_path)
-    fix = f'draw it again: make figures (python -m bookbuild.pngtwin {svg_path})'
+    fix = f'draw it again: make figures (python -m bookbuild.jupyter.pngtwin {svg_path})'
     if not png.is_file():
         raise TwinError(f'{svg_path} has no PNG twin {png.name} for '
                         f'JupyterLab; {fix}')
@@ -122,7 +122,7 @@ def draw_twins(svg_paths):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    root = pathlib.Path(__file__).resolve().parent.parent
+    root = pathlib.Path(__file__).resolve().parents[2]
     paths = [pathlib.Path(a) for a in argv] or \
         sorted((root / 'chapters').rglob('*.svg'))
     draw_twins(paths)

@@ -3,10 +3,11 @@ framework cells, and their outputs (text, rich data, inline SVG)."""
 import json
 import re
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare, glue
-from bookbuild.furniture import gettext as _
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, glue
+from bookbuild.i18n.furniture import gettext as _
 from bookbuild.progress import ANSI_ESCAPE
-from bookbuild.render_common import (AUTOLOADED_REMOTE_URL, esc,
+from bookbuild.render.figures_table import figures_table
+from bookbuild.render.common import (AUTOLOADED_REMOTE_URL, esc,
                                      highlight_code)
 
 
@@ -68,7 +69,7 @@ def render_tab_group(cells, ctx):
             panels[fw] = '\n'.join(render_framework_cell(cell, fw, ctx)
                                    for cell in by_framework[fw])
     return (tab_group_html(panels, ctx, line=cell_line(cells[0]))
-            + compare.figures_table(cells))
+            + figures_table(cells))
 
 
 def render_framework_cell(cell, framework, ctx):

@@ -8,9 +8,9 @@ import pathlib
 from pygments.formatters import HtmlFormatter
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
-from bookbuild.furniture import N_
-from bookbuild.furniture import gettext as _
-from bookbuild.render_common import RenderError, esc
+from bookbuild.i18n.furniture import N_
+from bookbuild.i18n.furniture import gettext as _
+from bookbuild.render.common import RenderError, esc
 
 # Each language by its own name, as the language switch shows it.
 LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}

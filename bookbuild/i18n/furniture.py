@@ -1,11 +1,12 @@
 """The page furniture's language: the strings the build writes on a page
 (banner, tab and download labels, answer summaries) are English in the
 code, marked `_()` where used or `N_()` where defined, so `make
-translations` finds them (bookbuild.i18n); while a language's pages are
-rendered they come from its `book.po` catalog (`translating`).
+translations` finds them (bookbuild.i18n.catalogs, in every module of
+bookbuild); while a language's pages are rendered they come from its
+`book.po` catalog (`translating`).
 
-Kept apart from bookbuild.i18n so the render modules can import it without
-importing the catalogs' tooling.
+Kept apart from the catalogs so the render modules can import it without
+importing Babel.
 """
 import contextlib
 import contextvars
@@ -30,8 +31,8 @@ def gettext(text):
 def translating(lookup):
     """Within the block, gettext answers from `lookup(msgid)` (the usable
     translation or None: English; None for `lookup`: English throughout).
-    bookbuild.i18n.Translator.lookup checks each translation: its {fields}
-    are those of the English, and it adds no markup."""
+    bookbuild.i18n.catalogs.Translator.lookup checks each translation: its
+    {fields} are those of the English, and it adds no markup."""
     token = _FURNITURE.set(lookup)
     try:
         yield

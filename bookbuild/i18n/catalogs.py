@@ -1,13 +1,12 @@
 """Message catalogs: gettext templates from the English book, one `.po`
 catalog per language and domain, read and written with Babel.
 
-    locales/templates/<chapter>.pot        a chapter's prose (bookbuild.messages)
-                                           and its diagrams' labels
-                                           (bookbuild.diagrams)
+    locales/templates/<chapter>.pot        a chapter's prose (messages) and
+                                           its diagrams' labels (diagrams)
     locales/templates/book.pot             the page furniture: the strings the
                                            build itself writes (banner, tabs,
                                            downloads, answers), marked _() or
-                                           N_() in bookbuild/*.py
+                                           N_() in bookbuild/**/*.py
     locales/<lang>/LC_MESSAGES/<domain>.po what a translator edits
 
 `update_catalogs` is `make translations`: it rewrites the templates from
@@ -16,7 +15,7 @@ Babel's update (a changed message keeps its old translation flagged fuzzy,
 a new one is untranslated, a removed one becomes obsolete). Only
 translated, non-fuzzy messages whose placeholders match are ever shown.
 
-bookbuild.furniture translates the furniture while a page is rendered.
+furniture translates the furniture while a page is rendered.
 """
 import dataclasses
 import datetime
@@ -30,14 +29,15 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import (PoFileError, generate_po, normalize,
                                    read_po, unescape)
 
-from bookbuild import diagrams, messages
+from bookbuild.i18n import diagrams, messages
 from bookbuild.files import display_path, write_atomically
 
 FURNITURE = 'book'
 # The comment a diagram's label carries in a catalog (a message's kind).
 DIAGRAM_TEXT = 'diagram text'
 PROJECT = 'Dive into DenseNet'
-PACKAGE = pathlib.Path(__file__).resolve().parent
+# bookbuild, whose modules (in its rooms too) mark the furniture's strings
+PACKAGE = pathlib.Path(__file__).resolve().parents[1]
 KEYWORDS = {'_': None, 'N_': None}
 WIDTH = 76
 
@@ -215,7 +215,7 @@ def furniture_template(root):
     bookbuild's modules mark with _() or N_()."""
     template = new_catalog(FURNITURE)
     root = pathlib.Path(root).resolve()
-    for path in sorted(PACKAGE.glob('*.py')):
+    for path in sorted(PACKAGE.rglob('*.py')):
         for line, text, comments, context in extract_from_file(
                 'python', path, keywords=KEYWORDS,
                 comment_tags=('Translators:',)):
@@ -333,7 +333,7 @@ class Translator:
 
     def refuse(self, msgid, problem):
         """A translation that passed the checks but cannot stand in its
-        place on the page (bookbuild.messages.translate_markdown): broken
+        place on the page (bookbuild.i18n.messages.translate_markdown): broken
         from now on."""
         if msgid in self._refused:
             return

@@ -5,7 +5,7 @@ writes) must match the registered kernel exactly, name and display name, or
 JupyterLab rewrites it on opening and the file is marked unsaved. Both come
 from `kernelspec()` here; the Makefile registers the kernels with
 
-    python -m bookbuild.kernels install FRAMEWORK --python PYTHON --prefix DIR \
+    python -m bookbuild.jupyter.kernels install FRAMEWORK --python PYTHON --prefix DIR \
         [--env NAME VALUE ...]
 
 which writes `DIR/share/jupyter/kernels/d2l-FRAMEWORK/kernel.json` and prints a
@@ -88,7 +88,7 @@ def copy_logos(folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m bookbuild.kernels',
+    parser = argparse.ArgumentParser(prog='python -m bookbuild.jupyter.kernels',
                                      description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
     add = sub.add_parser('install', help="register a framework's kernel")

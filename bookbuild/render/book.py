@@ -21,16 +21,15 @@ from pygments.util import ClassNotFound
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
 from bookbuild.files import copy_atomically, display_path, write_atomically
-from bookbuild.render_cells import (  # noqa: F401 (the tests reach them here)
-    comparable, render_cells, render_outputs)
-from bookbuild.render_common import (  # noqa: F401
-    AUTOLOADED_REMOTE_URL, MAX_OUTPUT_LINES, ChapterContext, ChapterPage,
-    RenderError, esc)
-from bookbuild.render_markdown import markdown_renderer
-from bookbuild.furniture import gettext as _
-from bookbuild.render_page import (  # noqa: F401
-    BOOK_TITLE, ENGLISH, Edition, download_links, page_shell, render_index, run_banner,
-    static_files, table_of_contents)
+from bookbuild.i18n.furniture import gettext as _
+from bookbuild.render.cells import render_cells
+from bookbuild.render.common import (AUTOLOADED_REMOTE_URL, MAX_OUTPUT_LINES,
+                                     ChapterContext, ChapterPage, RenderError,
+                                     esc)
+from bookbuild.render.markdown import markdown_renderer
+from bookbuild.render.page import (BOOK_TITLE, ENGLISH, download_links,
+                                   page_shell, render_index, run_banner,
+                                   static_files, table_of_contents)
 
 
 # ---------------------------------------------------------------- the book
