@@ -181,7 +181,7 @@ test: env
 	exit $$status
 
 test-build: env
-	$(TOOLING) -m pytest -q tests/build
+	$(TOOLING) -m pytest -q tests/bookbuild
 
 # The chapters' suites in each framework: the architecture, and the same
 # logits as the PyTorch model's for the same weights (PyTorch's env makes them),

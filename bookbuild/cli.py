@@ -1,12 +1,12 @@
-"""The command line: each stage alone, or all of them as `html`.
+"""The command line: the whole build (`html`), the notebooks alone, or the
+catalogs.
 
     python -m bookbuild html                   # split, execute, merge, render
     python -m bookbuild notebooks              # split only (for Jupyter)
     python -m bookbuild translations [--new-language vi]
                                                # update locales/ from the chapters
-    python -m bookbuild split|execute|merge|render ...
 
-Paths default to the layout in BOOK.md: chapters/ in, build/ out.
+Paths default to chapters/ in, build/ out.
 """
 import argparse
 import os

@@ -4,7 +4,6 @@
 names (for example the real build/html/densenet.html), else the render
 tests' fixture chapter rendered into a temporary folder.
 """
-import importlib.util
 import os
 import pathlib
 import sys
@@ -29,13 +28,12 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu',
 
 
 def load_render_fixtures():
-    """tests/build/test_render.py, which builds the fixture chapter, loaded
-    under its own name (the test folders are not packages)."""
-    path = TESTS / 'build' / 'test_render.py'
-    spec = importlib.util.spec_from_file_location('render_fixture_book', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/bookbuild/page_fixture.py, which builds the fixture chapter (a
+    helper module of the build suites, not a test file)."""
+    if str(TESTS / 'bookbuild') not in sys.path:
+        sys.path.append(str(TESTS / 'bookbuild'))
+    import page_fixture
+    return page_fixture
 
 
 @pytest.fixture(scope='session')
@@ -65,14 +63,12 @@ def browser():
 
 
 def load_i18n_fixtures():
-    """tests/build/test_i18n.py, which builds a chapter in two editions."""
-    path = TESTS / 'build' / 'test_i18n.py'
-    spec = importlib.util.spec_from_file_location('i18n_fixture_book', path)
-    module = importlib.util.module_from_spec(spec)
-    import sys
-    sys.path.insert(0, str(TESTS / 'build'))  # its chapter_fixture import
-    spec.loader.exec_module(module)
-    return module
+    """tests/bookbuild/edition_fixture.py, which builds a chapter in two
+    editions (a helper module of the build suites, not a test file)."""
+    if str(TESTS / 'bookbuild') not in sys.path:
+        sys.path.append(str(TESTS / 'bookbuild'))
+    import edition_fixture
+    return edition_fixture
 
 
 def vietnamese(msgid):

@@ -1,8 +1,6 @@
 """Stage 1: reading chapters and splitting them into framework notebooks."""
 import base64
 import json
-import struct
-import zlib
 
 import jupytext
 import nbformat
@@ -12,7 +10,8 @@ from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
 from bookbuild.jupyter import pngtwin
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
 from bookbuild.split import split_chapter
-from chapter_fixture import FRONT_MATTER, ROOT, code, fixture_chapter_text, tab_group
+from chapter_fixture import (FRONT_MATTER, ROOT, code, fixture_chapter_text,
+                             tab_group, tiny_png)
 
 
 def test_cells_know_their_lines(chapter_file):
@@ -75,17 +74,6 @@ def test_real_chapters_round_trip_through_jupytext():
         again = jupytext.writes(jupytext.reads(text, fmt='md:myst'),
                                 fmt='md:myst')
         assert again.strip() == text.strip(), path
-
-
-def tiny_png():
-    """A valid 1x1 PNG, built by hand."""
-    def chunk(kind, payload):
-        return (struct.pack('>I', len(payload)) + kind + payload +
-                struct.pack('>I', zlib.crc32(kind + payload)))
-    return (pngtwin.PNG_SIGNATURE +
-            chunk(b'IHDR', struct.pack('>IIBBBBB', 1, 1, 8, 2, 0, 0, 0)) +
-            chunk(b'IDAT', zlib.compress(b'\0\xff\xff\xff')) +
-            chunk(b'IEND', b''))
 
 
 def picture_chapter(tmp_path, twin=True):

@@ -23,8 +23,8 @@ from bookbuild.cli import build_edition
 from bookbuild.progress import Progress
 from bookbuild.render.book import render_book
 from bookbuild.source import read_chapter
-from test_i18n import (DIAGRAM, PARAGRAPH, build_both, page_text,
-                       translate_all, write_book)
+from edition_fixture import (DIAGRAM, PARAGRAPH, build_both, page_text,
+                             translate_all, write_book)
 
 PAYLOAD = 'window.__pwned = 1'
 GROWTH = ('The growth rate $k$ is set once; see [the next chapter]'

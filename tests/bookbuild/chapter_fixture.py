@@ -1,8 +1,12 @@
-"""The small chapter the build suites run through the pipeline."""
+"""The small chapter the build suites run through the pipeline, and the
+PNG its diagrams' twins can be."""
 import pathlib
+import struct
 import textwrap
+import zlib
 
 from bookbuild import FRAMEWORKS
+from bookbuild.jupyter import pngtwin
 
 FRONT_MATTER = """\
 ---
@@ -48,3 +52,14 @@ def fixture_chapter_text():
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def tiny_png():
+    """A valid 1x1 PNG, built by hand."""
+    def chunk(kind, payload):
+        return (struct.pack('>I', len(payload)) + kind + payload +
+                struct.pack('>I', zlib.crc32(kind + payload)))
+    return (pngtwin.PNG_SIGNATURE +
+            chunk(b'IHDR', struct.pack('>IIBBBBB', 1, 1, 8, 2, 0, 0, 0)) +
+            chunk(b'IDAT', zlib.compress(b'\0\xff\xff\xff')) +
+            chunk(b'IEND', b''))
