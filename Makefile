@@ -102,12 +102,12 @@ $(VENV)/%/.installed: requirements/%.txt
 
 # A framework's kernel is registered inside the tooling environment, where the
 # build and `make lab` look for kernels, and points at the environment ACCEL
-# selects; bookbuild/kernels.py rewrites it only when it differs (another ACCEL,
-# a new spec). MXNet's kernel gets the LD_LIBRARY_PATH of its CUDA libraries
+# selects; bookbuild/jupyter/kernels.py rewrites it only when it differs
+# (another ACCEL, a new spec). MXNet's kernel gets the LD_LIBRARY_PATH of its CUDA libraries
 # (see tools/cuda_library_path.py).
 $(KERNELS): $(call kernel,%): $(VENV)/%$(ENV_SUFFIX)/.installed $(VENV)/tooling/.installed FORCE
 	@python=$(CURDIR)/$(VENV)/$*$(ENV_SUFFIX)/bin/python; \
-	$(TOOLING) -m bookbuild.kernels install $* --python $$python --prefix $(CURDIR)/$(VENV)/tooling \
+	$(TOOLING) -m bookbuild.jupyter.kernels install $* --python $$python --prefix $(CURDIR)/$(VENV)/tooling \
 	  $(if $(filter mxnet-cuda,$*$(ENV_SUFFIX)),--env LD_LIBRARY_PATH "$$($$python tools/cuda_library_path.py)")
 
 FORCE:
@@ -136,9 +136,10 @@ notebooks: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild notebooks --build-dir $(BUILD)
 
 # JupyterLab does not draw SVG attachments: each diagram has a committed PNG
-# twin, drawn by Chromium (bookbuild/pngtwin.py); split refuses a stale one.
+# twin, drawn by Chromium (bookbuild/jupyter/pngtwin.py); split refuses a
+# stale one.
 figures: $(VENV)/tooling/.installed $(VENV)/.debs-test
-	$(TOOLING) -m bookbuild.pngtwin
+	$(TOOLING) -m bookbuild.jupyter.pngtwin
 
 # Every edition: English in $(BUILD)/html, each language of locales/ in
 # $(BUILD)/html/<language> (rendered from the English outputs, nothing re-run).
@@ -153,13 +154,14 @@ html: env-book
 translations: $(VENV)/tooling/.installed
 	$(TOOLING) -m bookbuild translations $(if $(LANGUAGE),--new-language $(LANGUAGE))
 
-# Chapters open as notebooks with each framework's cells named (bookbuild/lab.py
-# writes the tooling environment's JupyterLab settings and style sheet, then
-# starts JupyterLab with the book's options, --allow-root as root) and open
-# unmodified (bookbuild/labcontents.py). Run from the repository root, so the
-# server imports bookbuild from this checkout.
+# Chapters open as notebooks with each framework's cells named
+# (bookbuild/jupyter/lab.py writes the tooling environment's JupyterLab
+# settings and style sheet, then starts JupyterLab with the book's options,
+# --allow-root as root) and open unmodified (bookbuild/jupyter/labcontents.py).
+# Run from the repository root, so the server imports bookbuild from this
+# checkout.
 lab: env notebooks
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m bookbuild.lab start \
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/tooling/share/jupyter $(TOOLING) -m bookbuild.jupyter.lab start \
 	  --prefix $(CURDIR)/$(VENV)/tooling --notebook-dir=$(CURDIR)
 
 clean:
@@ -181,7 +183,7 @@ test: env
 	exit $$status
 
 test-build: env
-	$(TOOLING) -m pytest -q tests/build
+	$(TOOLING) -m pytest -q tests/bookbuild
 
 # The chapters' suites in each framework: the architecture, and the same
 # logits as the PyTorch model's for the same weights (PyTorch's env makes them),

@@ -13,8 +13,8 @@ printing by book.js and book.css).
 """
 import html
 
-from bookbuild.furniture import N_
-from bookbuild.furniture import gettext as _
+from bookbuild.i18n.furniture import N_
+from bookbuild.i18n.furniture import gettext as _
 
 LABEL = N_('Answer to exercise {number}')
 

@@ -1,12 +1,12 @@
-"""The command line: each stage alone, or all of them as `html`.
+"""The command line: the whole build (`html`), the notebooks alone, or the
+catalogs.
 
     python -m bookbuild html                   # split, execute, merge, render
     python -m bookbuild notebooks              # split only (for Jupyter)
     python -m bookbuild translations [--new-language vi]
                                                # update locales/ from the chapters
-    python -m bookbuild split|execute|merge|render ...
 
-Paths default to the layout in BOOK.md: chapters/ in, build/ out.
+Paths default to chapters/ in, build/ out.
 """
 import argparse
 import os
@@ -18,7 +18,7 @@ import sys
 from bookbuild import FRAMEWORKS
 from bookbuild.files import blocking_file, display_path
 from bookbuild.progress import Progress
-from bookbuild.render_common import MAX_OUTPUT_LINES
+from bookbuild.render.common import MAX_OUTPUT_LINES
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODES = ('full', 'quick', 'smoke')
@@ -138,7 +138,7 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
                max_output_lines=MAX_OUTPUT_LINES):
     from bookbuild.execute import execute_notebook
     from bookbuild.merge import merge_chapter
-    from bookbuild.render import render_book
+    from bookbuild.render.book import render_book
 
     split = build_notebooks(layout, chapters, frameworks, progress)
     merged = []
@@ -157,9 +157,9 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
         merged_path = layout.merged / f'{chapter.stem}.ipynb'
         merge_chapter(chapter, executed, merged_path)
         merged.append(merged_path)
-    from bookbuild import i18n
+    from bookbuild.i18n import catalogs
     from bookbuild.editions import edition_of
-    languages = ['en'] + i18n.languages(layout.locales)
+    languages = ['en'] + catalogs.languages(layout.locales)
     pages = render_book(merged, layout.html, layout.root, layout.executed,
                         edition=edition_of('en', languages),
                         max_output_lines=max_output_lines)
@@ -175,7 +175,7 @@ def build_edition(layout, language, merged, languages, progress,
     """A translated edition from the English build's merged chapters and
     executed notebooks: it renders, and executes nothing."""
     import time
-    from bookbuild import i18n
+    from bookbuild.i18n import catalogs
     from bookbuild.editions import render_edition
     start = time.perf_counter()
     pages, translators = render_edition(
@@ -190,40 +190,40 @@ def build_edition(layout, language, merged, languages, progress,
                      f'{translator.coverage.describe()}')
         for msgid, problem in translator.problems:
             progress.say(f'  {translator.where(msgid, layout.root)}: '
-                         f'warning: the translation of {i18n.shorten(msgid)} '
+                         f'warning: the translation of {catalogs.shorten(msgid)} '
                          f'{problem}; shown in English')
     return pages
 
 
 def update_translations(layout, chapters, new_languages, progress):
-    from bookbuild import i18n
+    from bookbuild.i18n import catalogs
     from bookbuild.source import read_chapter
-    written = i18n.update_catalogs([read_chapter(c) for c in chapters],
+    written = catalogs.update_catalogs([read_chapter(c) for c in chapters],
                                    layout.root, layout.locales, new_languages)
     for path in written:
         progress.say(f'wrote {path.relative_to(layout.root)}')
-    for language in i18n.languages(layout.locales):
+    for language in catalogs.languages(layout.locales):
         for chapter in chapters:
-            catalog = i18n.read_catalog(
-                i18n.catalog_path(layout.locales, language, chapter.stem),
+            catalog = catalogs.read_catalog(
+                catalogs.catalog_path(layout.locales, language, chapter.stem),
                 language)
-            where = i18n.catalog_path(layout.locales, language,
+            where = catalogs.catalog_path(layout.locales, language,
                                       chapter.stem).relative_to(layout.root)
-            translator = i18n.chapter_coverage(read_chapter(chapter), catalog,
+            translator = catalogs.chapter_coverage(read_chapter(chapter), catalog,
                                                where)
             progress.say(f'{language} {chapter.stem}: '
                          f'{translator.coverage.describe()}')
-            for line in i18n.to_translate(catalog, where):
+            for line in catalogs.to_translate(catalog, where):
                 progress.say(f'  {line}')
             # What the edition would refuse, with the reason: a lost
             # placeholder, added markup, a block broken in its place.
             for msgid, problem in translator.problems:
                 progress.say(f'  {translator.where(msgid)}: the translation '
-                             f'of {i18n.shorten(msgid)} {problem}')
-        path = i18n.catalog_path(layout.locales, language, i18n.FURNITURE)
+                             f'of {catalogs.shorten(msgid)} {problem}')
+        path = catalogs.catalog_path(layout.locales, language, catalogs.FURNITURE)
         if path.is_file():
-            for line in i18n.catalog_problems(
-                    i18n.read_catalog(path, language),
+            for line in catalogs.catalog_problems(
+                    catalogs.read_catalog(path, language),
                     path.relative_to(layout.root), format_fields=True):
                 progress.say(f'  {line}')
 
@@ -276,9 +276,9 @@ def parse_args(argv):
 def main(argv=None):
     from bookbuild.editions import EditionError
     from bookbuild.execute import ExecutionError
-    from bookbuild.i18n import CatalogError
+    from bookbuild.i18n.catalogs import CatalogError
     from bookbuild.merge import MergeError
-    from bookbuild.render import RenderError
+    from bookbuild.render.common import RenderError
     from bookbuild.source import ChapterError
 
     args = parse_args(sys.argv[1:] if argv is None else argv)

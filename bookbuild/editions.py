@@ -21,12 +21,13 @@ import pathlib
 
 import nbformat
 
-from bookbuild import diagrams, glue, i18n, messages
+from bookbuild import glue, myst
 from bookbuild.files import write_atomically, write_notebook_atomically
-from bookbuild.furniture import translating
-from bookbuild.render import MAX_OUTPUT_LINES, render_book
-from bookbuild.render_markdown import markdown_renderer
-from bookbuild.render_page import LANGUAGE_NAMES, Edition
+from bookbuild.i18n import catalogs, diagrams, messages
+from bookbuild.i18n.furniture import translating
+from bookbuild.render.book import render_book
+from bookbuild.render.common import MAX_OUTPUT_LINES
+from bookbuild.render.page import LANGUAGE_NAMES, Edition
 from bookbuild.source import read_chapter
 from bookbuild.split import chapter_notebook
 
@@ -53,7 +54,7 @@ def edition_of(language, languages):
 def english_heading_ids(cells):
     """The id each heading of each markdown cell gets on the English page:
     the page numbers headings across all its cells, in order."""
-    markdown = markdown_renderer()
+    markdown = myst.parser()
     env = {'slugs': set(), 'headings': []}
     ids = []
     for cell in cells:
@@ -71,7 +72,7 @@ class TranslatedChapter:
     name: str
     merged: pathlib.Path
     notebooks: dict           # framework -> translated executed notebook
-    translator: i18n.Translator
+    translator: catalogs.Translator
 
 
 def translate_chapter(merged_path, executed_dir, catalog_file, language,
@@ -87,9 +88,9 @@ def translate_chapter(merged_path, executed_dir, catalog_file, language,
                            'build the English book again')
     chapter = read_chapter(source)
     catalog_file = pathlib.Path(catalog_file)
-    catalog = (i18n.read_catalog(catalog_file, language)
+    catalog = (catalogs.read_catalog(catalog_file, language)
                if catalog_file.is_file() else None)
-    translator = i18n.Translator(catalog, catalog_file)
+    translator = catalogs.Translator(catalog, catalog_file)
 
     def translated(text, line):
         return messages.translate_markdown(text, translator, language,
@@ -166,20 +167,20 @@ def render_edition(language, merged_paths, executed_dir, layout_root,
     (long outputs capped as in the English edition, `max_output_lines`).
     Returns (pages written, {chapter: Translator})."""
     build_dir = pathlib.Path(build_dir) / language
-    furniture_file = i18n.catalog_path(locales, language, i18n.FURNITURE)
-    furniture = (i18n.read_catalog(furniture_file, language)
+    furniture_file = catalogs.catalog_path(locales, language, catalogs.FURNITURE)
+    furniture = (catalogs.read_catalog(furniture_file, language)
                  if furniture_file.is_file() else None)
     chapters = {}
     # Only the furniture's finished translations that pass the checks
-    # (i18n.Translator): the render modules fill them in as str.format
+    # (catalogs.Translator): the render modules fill them in as str.format
     # templates.
-    with translating(i18n.Translator(furniture, furniture_file,
+    with translating(catalogs.Translator(furniture, furniture_file,
                                      format_fields=True).lookup):
         for merged_path in merged_paths:
             name = pathlib.Path(merged_path).stem
             chapters[name] = translate_chapter(
                 merged_path, executed_dir,
-                i18n.catalog_path(locales, language, name), language,
+                catalogs.catalog_path(locales, language, name), language,
                 build_dir)
         pages = render_book([c.merged for c in chapters.values()],
                             pathlib.Path(html_root) / language, layout_root,
@@ -188,14 +189,14 @@ def render_edition(language, merged_paths, executed_dir, layout_root,
                             write_static=False,
                             max_output_lines=max_output_lines)
     translators = {name: c.translator for name, c in chapters.items()}
-    translators[i18n.FURNITURE] = furniture_coverage(furniture, layout_root,
+    translators[catalogs.FURNITURE] = furniture_coverage(furniture, layout_root,
                                                      furniture_file)
     return pages, translators
 
 
 def furniture_coverage(catalog, root, path=None):
-    translator = i18n.Translator(catalog, path, format_fields=True)
-    for message in i18n.furniture_template(root):
+    translator = catalogs.Translator(catalog, path, format_fields=True)
+    for message in catalogs.furniture_template(root):
         if message.id:
             translator(message.id)
     return translator

@@ -25,9 +25,9 @@ name is the one the cell above passes to d2l.glue.
 import dataclasses
 import difflib
 import re
+from html import escape
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
-from bookbuild.render_common import esc
 from bookbuild.source import ChapterError
 from d2l_local import GLUE_MIME
 
@@ -246,12 +246,12 @@ def role_html(role, name, values, frameworks):
         raise ValueError(problem)
     texts = {fw: values[ref.name][fw] for fw in frameworks}
     if len(set(texts.values())) == 1:
-        return esc(next(iter(texts.values())))
+        return escape(next(iter(texts.values())))
     title = '; '.join(f'{FRAMEWORK_LABELS[fw]}: {text}'
                       for fw, text in texts.items())
     spans = ''.join(
-        f'<span class="glue-value" data-framework="{fw}">{esc(text)}'
+        f'<span class="glue-value" data-framework="{fw}">{escape(text)}'
         f'<span class="glue-label"> ({FRAMEWORK_LABELS[fw]})</span></span>'
         for fw, text in texts.items())
-    return (f'<span class="glue" data-glue="{esc(ref.name)}" '
-            f'title="{esc(title)}">{spans}</span>')
+    return (f'<span class="glue" data-glue="{escape(ref.name)}" '
+            f'title="{escape(title)}">{spans}</span>')

@@ -4,7 +4,7 @@ A framework's notebook holds the prose, the shared code cells and that
 framework's cells, with the framework's kernel in its metadata, so it opens in
 Jupyter on the right kernel and runs with Run All. Figures become attachments
 of their markdown cells, so a downloaded notebook shows them too; an SVG
-diagram travels with its PNG twin (see bookbuild/pngtwin.py).
+diagram travels with its PNG twin (see bookbuild/jupyter/pngtwin.py).
 """
 import base64
 import mimetypes
@@ -13,10 +13,11 @@ import re
 
 import nbformat
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers, pngtwin
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
 from bookbuild.files import write_notebook_atomically
-from bookbuild.furniture import gettext as _
-from bookbuild.kernels import kernelspec
+from bookbuild.i18n.furniture import gettext as _
+from bookbuild.jupyter import pngtwin
+from bookbuild.jupyter.kernels import kernelspec
 from bookbuild.source import ChapterError, read_chapter
 
 IMAGE_LINK = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)\)')
@@ -79,7 +80,7 @@ def _code_cell(cell, index):
 def framework_note(chapter, framework):
     """A line under the title saying whose tabs this notebook holds (only
     the book's JupyterLab labels the code cells themselves), in the
-    language being rendered (bookbuild.furniture)."""
+    language being rendered (bookbuild.i18n.furniture)."""
     label = FRAMEWORK_LABELS[framework]
     cell = nbformat.v4.new_markdown_cell(_(
         '*The {label} notebook of this chapter: its shared code and the '

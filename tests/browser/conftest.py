@@ -4,14 +4,13 @@
 names (for example the real build/html/densenet.html), else the render
 tests' fixture chapter rendered into a temporary folder.
 """
-import importlib.util
 import os
 import pathlib
 import sys
 
 import pytest
 
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 
 # Tests must pass offline: the guard shared by every suite fails a test
 # that opens a network connection (tests/network_guard.py).
@@ -29,13 +28,12 @@ CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu',
 
 
 def load_render_fixtures():
-    """tests/build/test_render.py, which builds the fixture chapter, loaded
-    under its own name (the test folders are not packages)."""
-    path = TESTS / 'build' / 'test_render.py'
-    spec = importlib.util.spec_from_file_location('render_fixture_book', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/bookbuild/page_fixture.py, which builds the fixture chapter (a
+    helper module of the build suites, not a test file)."""
+    if str(TESTS / 'bookbuild') not in sys.path:
+        sys.path.append(str(TESTS / 'bookbuild'))
+    import page_fixture
+    return page_fixture
 
 
 @pytest.fixture(scope='session')
@@ -65,14 +63,12 @@ def browser():
 
 
 def load_i18n_fixtures():
-    """tests/build/test_i18n.py, which builds a chapter in two editions."""
-    path = TESTS / 'build' / 'test_i18n.py'
-    spec = importlib.util.spec_from_file_location('i18n_fixture_book', path)
-    module = importlib.util.module_from_spec(spec)
-    import sys
-    sys.path.insert(0, str(TESTS / 'build'))  # its chapter_fixture import
-    spec.loader.exec_module(module)
-    return module
+    """tests/bookbuild/edition_fixture.py, which builds a chapter in two
+    editions (a helper module of the build suites, not a test file)."""
+    if str(TESTS / 'bookbuild') not in sys.path:
+        sys.path.append(str(TESTS / 'bookbuild'))
+    import edition_fixture
+    return edition_fixture
 
 
 def vietnamese(msgid):
@@ -159,7 +155,7 @@ def hostile_edition(tmp_path_factory):
     Layout."""
     import shutil
 
-    from bookbuild import i18n
+    from bookbuild.i18n import catalogs
     from bookbuild.cli import Layout
     from bookbuild.editions import edition_of, render_edition
     root = tmp_path_factory.mktemp('hostile')
@@ -171,9 +167,9 @@ def hostile_edition(tmp_path_factory):
               for chapter in layout.chapters()]
     turn = 0
     for domain in [path.stem for path in layout.chapters()] + \
-            [i18n.FURNITURE]:
-        path = i18n.catalog_path(layout.locales, 'vi', domain)
-        catalog = i18n.read_catalog(path, 'vi')
+            [catalogs.FURNITURE]:
+        path = catalogs.catalog_path(layout.locales, 'vi', domain)
+        catalog = catalogs.read_catalog(path, 'vi')
         for message in catalog:
             if not message.id:
                 continue
@@ -183,7 +179,7 @@ def hostile_edition(tmp_path_factory):
                 message.string += \
                     f' {HOSTILE_PAYLOADS[turn % len(HOSTILE_PAYLOADS)]}'
             turn += 1
-        i18n.write_catalog(catalog, path)
+        catalogs.write_catalog(catalog, path)
     languages = ['en', 'vi']
     render_book(merged, layout.html, layout.root, layout.executed,
                 edition=edition_of('en', languages))

@@ -3,31 +3,28 @@ exercise, opened from the keyboard, their code tabs following the page's,
 and printed open.
 
 The page is $D2L_BOOK_PAGE when it holds answers (the real chapter in
-`make test-browser`), else the answer chapter of tests/build/test_answers.py
+`make test-browser`), else the answer chapter of tests/bookbuild/answer_fixture.py
 rendered into a temporary folder.
 """
-import importlib.util
 import os
 import pathlib
 import sys
 
 import pytest
 
-from bookbuild.render import render_book
+from bookbuild.render.book import render_book
 
 TESTS = pathlib.Path(__file__).resolve().parents[1]
 ANSWER = 'details.answer'
 
 
 def load_answer_fixtures():
-    # test_answers imports the build suites' chapter_fixture module.
-    if str(TESTS / 'build') not in sys.path:
-        sys.path.append(str(TESTS / 'build'))
-    path = TESTS / 'build' / 'test_answers.py'
-    spec = importlib.util.spec_from_file_location('answer_fixture_book', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/bookbuild/answer_fixture.py, a helper module of the build
+    suites (not a test file)."""
+    if str(TESTS / 'bookbuild') not in sys.path:
+        sys.path.append(str(TESTS / 'bookbuild'))
+    import answer_fixture
+    return answer_fixture
 
 
 @pytest.fixture(scope='module')

@@ -23,7 +23,8 @@ import urllib.request
 
 import pytest
 
-from bookbuild import FRAMEWORK_LABELS, kernels, lab
+from bookbuild import FRAMEWORK_LABELS
+from bookbuild.jupyter import kernels, lab
 from bookbuild.source import read_chapter
 from bookbuild.split import split_chapter
 from d2l_local import GLUE_MIME

@@ -1,0 +1,272 @@
+"""The parts of a page around the chapter's content: the run banner,
+download links, contents, the page shell, the index, and the static files
+(the book's CSS and JS, and KaTeX) every page links."""
+import dataclasses
+import os
+import pathlib
+
+from pygments.formatters import HtmlFormatter
+
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
+from bookbuild.i18n.furniture import N_
+from bookbuild.i18n.furniture import gettext as _
+from bookbuild.render.common import RenderError, esc
+
+# Each language by its own name, as the language switch shows it.
+LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}
+
+BOOK_TITLE = N_('Modern Convolutional Neural Networks')
+ASSETS = pathlib.Path(__file__).parent / 'assets'
+# Debian's libjs-katex; D2L_KATEX_DIR points elsewhere (e.g. an npm copy).
+KATEX_DIR = pathlib.Path(os.environ.get('D2L_KATEX_DIR',
+                                        '/usr/share/javascript/katex'))
+PYGMENTS_STYLE = 'default'
+
+MODE_MEANINGS = {
+    'full': N_('the code ran exactly as written, as the text describes'),
+    'quick': N_('a short CPU run (a subset of the data, fewer epochs, '
+                'smaller images): the model learns, but the numbers fall '
+                'short of what the text describes'),
+    'smoke': N_('a few batches only, to check that every line runs: the '
+                'numbers are not meaningful'),
+}
+
+
+@dataclasses.dataclass
+class Edition:
+    """Which edition a page belongs to, and the others it links to."""
+    language: str = 'en'
+    root: str = ''          # from a page up to the book's root (static/)
+    # (language, its own name, path from a page of this edition to the
+    # same page in that one, without the file name)
+    switch: tuple = ()
+
+
+ENGLISH = Edition()
+
+
+# ---------------------------------------------------------------- page parts
+
+
+def format_seconds(seconds):
+    seconds = round(float(seconds))
+    if seconds < 60:
+        return f'{seconds} s'
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f'{minutes} min {seconds} s' if seconds else f'{minutes} min'
+    hours, minutes = divmod(minutes, 60)
+    return f'{hours} h {minutes} min'
+
+
+def run_banner(runs, frameworks):
+    """Which run mode produced the outputs on the page, per framework."""
+    if not frameworks:
+        return ''
+    modes = {fw: runs.get(fw, {}).get('mode', 'unknown') for fw in frameworks}
+
+    def timing(fw):
+        seconds = runs.get(fw, {}).get('seconds')
+        return f' {format_seconds(seconds)}' if seconds is not None else ''
+
+    distinct = list(dict.fromkeys(modes.values()))
+    # A furniture string is text, filled with HTML: escaped before it is
+    # filled, so that a translation (book.po) cannot add markup.
+    if len(distinct) == 1:
+        runs_text = esc(_('Outputs on this page were produced in {mode} '
+                          'mode: {frameworks}.')).format(
+            mode=f'<strong>{esc(distinct[0])}</strong>',
+            frameworks=', '.join(esc(f'{FRAMEWORK_LABELS[fw]}{timing(fw)}')
+                                 for fw in frameworks))
+    else:
+        runs_text = esc(_('Outputs on this page were produced in different '
+                          'modes: {frameworks}.')).format(
+            frameworks=', '.join(
+                esc(_('{framework} in {mode} mode{timing}')).format(
+                    framework=esc(FRAMEWORK_LABELS[fw]),
+                    mode=f'<strong>{esc(modes[fw])}</strong>',
+                    timing=esc(timing(fw)))
+                for fw in frameworks))
+    meanings = ' '.join(
+        f'<span class="mode-meaning"><em>{esc(mode.capitalize())}</em>: '
+        f'{esc(_(MODE_MEANINGS[mode]))}.</span>'
+        for mode in distinct if mode in MODE_MEANINGS)
+    dates = sorted({runs.get(fw, {}).get('executed_at', '')[:10]
+                    for fw in frameworks} - {''})
+    if not dates:
+        when = ''
+    elif len(dates) == 1:
+        when = ' ' + esc(_('Executed {date}.')).format(date=esc(dates[0]))
+    else:
+        when = ' ' + esc(_('Executed {first} to {last}.')).format(
+            first=esc(dates[0]), last=esc(dates[-1]))
+    mode_class = distinct[0] if len(distinct) == 1 else 'mixed'
+    return (f'<aside class="run-banner run-{esc(mode_class)}" role="note">'
+            f'<p>{runs_text}{when} {meanings}</p></aside>\n')
+
+
+def download_links(notebooks):
+    if not notebooks:
+        return ''
+    links = [f'<a href="{esc(relative)}" download>{FRAMEWORK_LABELS[fw]}</a>'
+             for fw, relative in notebooks.items()]
+    text = esc(_('Run this chapter yourself: download the notebook for '
+                 '{links}.')).format(links=' \u00b7 '.join(links))
+    return f'<p class="downloads">{text}</p>\n'
+
+
+def table_of_contents(headings, markdown, env):
+    if len(headings) < 2:
+        return ''
+    items = []
+    for level, slug, token in headings:
+        text = markdown.renderer.renderInline(token.children or [],
+                                              markdown.options, env)
+        items.append(f'<li class="toc-level-{level}"><a href="#{slug}">'
+                     f'{text}</a></li>')
+    contents = esc(_('Contents'))
+    return (f'<nav class="toc" aria-label="{contents}"><details open>'
+            f'<summary>{contents}</summary><ol>' + ''.join(items)
+            + '</ol></details></nav>\n')
+
+
+def language_switch(edition, page):
+    """Links to the same page in the other editions; book.js adds the
+    section the reader is at when one is followed."""
+    if not edition.switch:
+        return ''
+    links = [f'<span class="current-language" lang="{esc(edition.language)}"'
+             f' aria-current="true">{esc(LANGUAGE_NAMES.get(edition.language, edition.language))}</span>']
+    for language, name, prefix in edition.switch:
+        links.append(f'<a href="{esc(prefix + page)}" hreflang="{esc(language)}"'
+                     f' lang="{esc(language)}" data-language-switch>'
+                     f'{esc(name)}</a>')
+    label = esc(_('Language'))
+    return (f'<nav class="language-switch" aria-label="{label}">'
+            + ' '.join(links) + '</nav>')
+
+
+def page_shell(title, book_title, main, footer='', head_extra='',
+               edition=ENGLISH, page='index.html'):
+    """The page around the content: header, styles and scripts, all local.
+    `page` is the file's name, for the links to other editions."""
+    root = esc(edition.root)
+    return f"""<!DOCTYPE html>
+<html lang="{esc(edition.language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<link rel="stylesheet" href="{root}static/katex/katex.min.css">
+<link rel="stylesheet" href="{root}static/book.css">
+{head_extra}</head>
+<body>
+<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{language_switch(edition, page)}</header>
+<main class="content">
+{main}
+</main>
+{f'<footer class="site-footer"><p>{footer}</p></footer>' if footer else ''}
+<script src="{root}static/katex/katex.min.js"></script>
+<script src="{root}static/katex/contrib/auto-render.min.js"></script>
+<script src="{root}static/book.js"></script>
+</body>
+</html>
+"""
+
+
+# ---------------------------------------------------------------- the index
+
+def render_index(pages, book_title=BOOK_TITLE, edition=ENGLISH):
+    """The book's front page: its chapters with how each was run, and the
+    framework chooser (the choice then holds on every chapter)."""
+    frameworks = [fw for fw in FRAMEWORKS
+                  if any(fw in page.runs for page in pages)] or list(FRAMEWORKS)
+    chooser = ''.join(
+        f'<button type="button" data-framework="{fw}" aria-pressed="false">'
+        f'{FRAMEWORK_LABELS[fw]}</button>' for fw in frameworks)
+    items = ''.join(
+        f'<li><a href="{esc(page.name)}.html">{esc(page.title)}</a>'
+        f'<span class="chapter-runs">{chapter_modes(page.runs)}</span></li>'
+        for page in pages)
+    count = _(NUMBER_WORDS.get(len(frameworks), str(len(frameworks))))
+    if len(frameworks) == 1:
+        about = _('Executable chapters on modern convolutional networks. '
+                  'Every code step is given in {count} framework; pick yours '
+                  'once and every code tab on every page follows.')
+    else:
+        about = _('Executable chapters on modern convolutional networks. '
+                  'Every code step is given in {count} frameworks; pick '
+                  'yours once and every code tab on every page follows.')
+    show = esc(_('Show code in'))
+    show_label = esc(_('Show code in:'))
+    chapters = esc(_('Chapters'))
+    main = f"""<h1>{esc(book_title)}</h1>
+<p>{esc(about).format(count=esc(count))}</p>
+<div class="framework-chooser" role="group" aria-label="{show}">
+<span class="chooser-label">{show_label}</span>{chooser}</div>
+<h2>{chapters}</h2>
+<ol class="chapter-list">{items}</ol>
+"""
+    return page_shell(title=book_title, book_title=book_title, main=main,
+                      edition=edition, page='index.html')
+
+
+NUMBER_WORDS = {1: N_('one'), 2: N_('two'), 3: N_('three'), 4: N_('four')}
+
+
+def chapter_modes(runs):
+    """'smoke mode: PyTorch, MXNet, ...' grouped by mode."""
+    by_mode = {}
+    for fw in FRAMEWORKS:
+        if fw in runs:
+            mode = runs[fw].get('mode', 'unknown')
+            by_mode.setdefault(mode, []).append(FRAMEWORK_LABELS[fw])
+    return '; '.join(esc(_('{mode} mode: {frameworks}')).format(
+        mode=esc(mode), frameworks=esc(', '.join(labels)))
+        for mode, labels in by_mode.items())
+
+
+# ---------------------------------------------------------------- static files
+
+def static_files():
+    """static/ path -> bytes: the book's CSS and JS, and KaTeX."""
+    files = {
+        'static/book.css': (ASSETS / 'book.css').read_bytes()
+        + pygments_css().encode(),
+        'static/book.js': (ASSETS / 'book.js').read_bytes(),
+    }
+    files.update(katex_files())
+    return files
+
+
+def pygments_css():
+    defs = HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs('.highlight')
+    # Only the rules scoped to .highlight: the others restyle every <pre>.
+    rules = [line for line in defs.splitlines() if line.startswith('.highlight')]
+    return (f'\n/* Code highlighting: pygments style "{PYGMENTS_STYLE}" */\n'
+            + '\n'.join(rules) + '\n')
+
+
+def katex_files():
+    def first(*names):
+        for name in names:
+            if (KATEX_DIR / name).is_file():
+                return (KATEX_DIR / name).read_bytes()
+        raise RenderError(f'KaTeX not found: no {" or ".join(names)} in '
+                          f'{KATEX_DIR}; install the Debian package '
+                          'libjs-katex (or set D2L_KATEX_DIR)')
+
+    files = {
+        'static/katex/katex.min.js': first('katex.min.js', 'katex.js'),
+        'static/katex/katex.min.css': first('katex.min.css', 'katex.css'),
+        'static/katex/contrib/auto-render.min.js': first(
+            'contrib/auto-render.min.js', 'contrib/auto-render.js'),
+    }
+    fonts = KATEX_DIR / 'fonts'  # a symlink into fonts-katex on Debian
+    if not fonts.is_dir() or not any(fonts.iterdir()):
+        raise RenderError(f'KaTeX fonts not found in {fonts}; install the '
+                          'Debian package fonts-katex')
+    for font in sorted(fonts.iterdir()):
+        if font.suffix in ('.woff2', '.woff', '.ttf'):
+            files[f'static/katex/fonts/{font.name}'] = font.read_bytes()
+    return files
