@@ -44,8 +44,14 @@ HERE = pathlib.Path(__file__).resolve().parent
 # momentum 0.9 changes the losses by up to 13% and the weights by 0.34, a
 # summed loss the first loss 36-fold, BatchNorm momentum 0.99 the running
 # means by a third of a batch mean.
+# The drift depends on the processor: on a 2-core AVX-512 machine MXNet
+# stayed within 2e-4 for 5 steps, then drifted to 1.3e-2 (step 10); the
+# same chaos as JAX's. So the losses are held tightly while chaos has not had
+# time to grow (the first EARLY_STEPS) and loosely after; the weights test
+# below still catches momentum (0.34 against a bound of 2e-2).
 FIRST_STEP_RTOL = 1e-4
-LAST_STEP_RTOL = 1e-2
+EARLY_STEPS, EARLY_STEPS_RTOL = 4, 1e-3
+LAST_STEP_RTOL = 3e-2
 WEIGHTS_AFTER = dict(rtol=0, atol=2e-2)
 VARIANCES_AFTER = dict(rtol=5e-2, atol=1e-3)
 
@@ -112,6 +118,9 @@ def test_same_first_loss(ours, reference):
 
 
 def test_same_losses_step_after_step(ours, reference):
+    np.testing.assert_allclose(ours['step_losses'][:EARLY_STEPS],
+                               reference['step_losses'][:EARLY_STEPS],
+                               rtol=EARLY_STEPS_RTOL)
     np.testing.assert_allclose(ours['step_losses'], reference['step_losses'],
                                rtol=LAST_STEP_RTOL)
     # The model really learns in these steps, so the check has teeth.
