@@ -69,6 +69,9 @@ class RunMode:
     train_examples: int | None
     val_examples: int | None
     max_image_size: int | None
+    # The deepest network that a chapter builds from a depth (DenseNet-BC-100)
+    # trains in this mode: depth costs time in every layer of every step.
+    max_depth: int | None = None
 
     def describe(self):
         if self.name == 'full':
@@ -87,6 +90,11 @@ class RunMode:
         cap = self.train_examples if train else self.val_examples
         return count if cap is None else min(count, cap)
 
+    def cap_depth(self, depth):
+        """The depth a chapter asks for, at most the mode's limit. The limits
+        (16, 10) are DenseNet-BC depths, 6n + 4: the cap of one is one."""
+        return depth if self.max_depth is None else min(depth, self.max_depth)
+
     def cap_image_size(self, size):
         """Shrink an (h, w) resize target to the mode's limit, keeping ratio."""
         h, w = size
@@ -101,9 +109,9 @@ RUN_MODES = {
     # What the chapter text says.
     'full': RunMode('full', None, None, None, None),
     # A short CPU run that still learns: a few minutes per framework.
-    'quick': RunMode('quick', 4, 12_000, 2_000, 32),
+    'quick': RunMode('quick', 4, 12_000, 2_000, 32, max_depth=16),
     # A handful of batches: proves every cell runs, learns nothing.
-    'smoke': RunMode('smoke', 1, 384, 256, 32),
+    'smoke': RunMode('smoke', 1, 384, 256, 32, max_depth=10),
 }
 
 

@@ -109,6 +109,20 @@ def test_mode_caps():
     assert 'smoke' in shared.RUN_MODES['smoke'].describe()
 
 
+def test_depth_caps_are_densenet_bc_depths():
+    """The memory chapter trains DenseNet-BC-100 in full mode and the mode's
+    cap elsewhere: a cap must itself be a three-block DenseNet-BC depth
+    (6n + 4), and a shallower request stays as asked."""
+    assert shared.RUN_MODES['full'].cap_depth(100) == 100
+    for name in ('quick', 'smoke'):
+        mode = shared.RUN_MODES[name]
+        capped = mode.cap_depth(100)
+        assert capped < 100 and (capped - 4) % 6 == 0, (name, capped)
+        assert mode.cap_depth(10) == 10
+    assert (shared.RUN_MODES['smoke'].cap_depth(100)
+            <= shared.RUN_MODES['quick'].cap_depth(100))
+
+
 def test_save_hyperparameters():
     class Thing(shared.HyperParameters):
         def __init__(self, a, b=2, c=3):
