@@ -21,7 +21,7 @@ import pathlib
 
 import nbformat
 
-from bookbuild import diagrams, i18n, messages
+from bookbuild import diagrams, glue, i18n, messages
 from bookbuild.files import write_atomically, write_notebook_atomically
 from bookbuild.furniture import translating
 from bookbuild.render import render_book
@@ -153,7 +153,9 @@ def translated_notebook(chapter, framework, executed_path):
         cell.execution_count = done.execution_count
         cell.metadata = copy.deepcopy(done.metadata)
     nb.metadata = copy.deepcopy(executed.metadata)
-    return nb
+    # The translated prose keeps its {glue} references (a placeholder of
+    # every message): this framework's values go in, as in English.
+    return glue.substitute_notebook(nb)
 
 
 def render_edition(language, merged_paths, executed_dir, layout_root,

@@ -6,6 +6,10 @@ notebooks are cached by a hash of what their outputs depend on (the code that
 runs, d2l_local, the environment's lock file, the mode), never of file times,
 which a fresh clone resets. Prose is not part of the key: after a prose-only
 edit the cached outputs are put into the freshly split notebook.
+
+The executed notebook (the page's download) reads as prose: the values its
+cells recorded with d2l.glue are written where the prose refers to them
+(bookbuild.glue); the cache keeps the prose as split.
 """
 import contextlib
 import copy
@@ -19,6 +23,7 @@ import time
 import nbformat
 
 from bookbuild.envfile import lock_pins
+from bookbuild.glue import substitute_notebook
 from bookbuild.files import write_notebook_atomically
 from bookbuild.progress import FileTail, Progress
 from d2l_local import MODULES as LIBRARY_MODULES
@@ -219,7 +224,7 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
     if cached_path.exists():
         executed = nbformat.read(cached_path, as_version=4)
         result = transplant_outputs(executed, nb)
-        write_notebook_atomically(result, out_path)
+        write_notebook_atomically(substitute_notebook(result), out_path)
         return {'path': pathlib.Path(out_path), 'cached': True,
                 'seconds': result.metadata['d2l_book']['run']['seconds'],
                 'key': key}
@@ -235,6 +240,6 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
         .isoformat(timespec='seconds'),
         'cache_key': key, 'python': sys.version.split()[0]}
     write_notebook_atomically(nb, cached_path)
-    write_notebook_atomically(nb, out_path)
+    write_notebook_atomically(substitute_notebook(nb), out_path)
     return {'path': pathlib.Path(out_path), 'cached': False,
             'seconds': seconds, 'key': key}

@@ -2,11 +2,13 @@
 
 The result is one notebook in the chapter's source order: every markdown
 cell once, every code cell once, with the outputs of each framework that ran
-it kept in `cell.metadata['d2l_book']['outputs'][framework]`.
+it kept in `cell.metadata['d2l_book']['outputs'][framework]`, and the values
+the cells recorded for the prose (d2l.glue) in
+`metadata['d2l_book']['glue'][name][framework]` (see bookbuild.glue).
 """
 import nbformat
 
-from bookbuild import answers
+from bookbuild import answers, glue
 from bookbuild.files import write_notebook_atomically
 from bookbuild.source import read_chapter
 from bookbuild.split import chapter_notebook, notebook_name
@@ -27,8 +29,10 @@ def merge_chapter(chapter_path, executed_paths, out_path):
         'source': str(chapter.path), 'frameworks': list(executed_paths),
         'runs': {}}
     outputs = {}  # code index -> {framework: outputs}
+    notebooks = {}
     for framework, path in executed_paths.items():
         executed = nbformat.read(path, as_version=4)
+        notebooks[framework] = executed
         expected = chapter_notebook(chapter, framework)
         ran = [c for c in executed.cells if c.cell_type == 'code']
         want = [c for c in expected.cells if c.cell_type == 'code']
@@ -42,6 +46,11 @@ def merge_chapter(chapter_path, executed_paths, out_path):
         run = dict(executed.metadata['d2l_book'].get('run', {}))
         run['notebook'] = notebook_name(chapter.name, framework)
         merged.metadata['d2l_book']['runs'][framework] = run
+    # Every reference in the prose must have a value from every framework
+    # that ran, before anything is written.
+    values = glue.chapter_values(notebooks, chapter.path)
+    glue.check_references(chapter, values, list(executed_paths))
+    merged.metadata['d2l_book']['glue'] = values
 
     code_index = 0
     for cell in chapter.cells:

@@ -13,14 +13,16 @@ prefix; what has no usable translation stays English inside a marker the
 page shows as awaiting translation.
 
 A translation must carry its source's math, inline code, link and image
-targets and cross-references unchanged (`placeholder_problems`): those are
-what a reader copies, clicks or reads as a formula.
+targets, cross-references and measured values ({glue}`name`, filled in from
+the executed cells) unchanged (`placeholder_problems`): those are what a
+reader copies, clicks, reads as a formula or as a measurement.
 """
 import collections
 import dataclasses
 import html
 import re
 
+from bookbuild import glue
 from bookbuild.render_markdown import ADMONITIONS, markdown_renderer
 from bookbuild.source import ChapterError
 
@@ -225,7 +227,8 @@ def _replace_cell(row, column, new, path, line):
 
 def placeholders(text):
     """What a translation must keep of its source, as a multiset: math,
-    inline code, link and image targets, roles (cross-references)."""
+    inline code, link and image targets, roles (cross-references, and the
+    {glue} values a cell measured)."""
     found = collections.Counter()
     for token in inline_tokens(text):
         if token.type in ('math_inline', 'math_inline_double'):
@@ -236,6 +239,9 @@ def placeholders(text):
             found[('link target', token.attrGet('href'))] += 1
         elif token.type == 'image':
             found[('image', token.attrGet('src'))] += 1
+        elif token.type == 'myst_role' and \
+                token.meta.get('name') == glue.ROLE:
+            found[('value', f'{{{glue.ROLE}}}`{token.content}`')] += 1
         elif token.type == 'myst_role':
             name = token.meta.get('name', '')
             target = re.search(r'<([^>]+)>\s*$', token.content)

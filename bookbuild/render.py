@@ -91,7 +91,8 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
     frameworks = [fw for fw in FRAMEWORKS
                   if fw in meta.get('frameworks', page.runs)]
     ctx = ChapterContext(page, source_path.parent, frameworks,
-                         code_lexer(nb), meta.get('image_sources', {}))
+                         code_lexer(nb), meta.get('image_sources', {}),
+                         meta.get('glue', {}))
     markdown = markdown_renderer()
     env = {'chapter': ctx, 'markdown': markdown, 'headings': [],
            'slugs': set()}

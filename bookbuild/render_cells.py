@@ -3,7 +3,7 @@ framework cells, and their outputs (text, rich data, inline SVG)."""
 import json
 import re
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare
+from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, compare, glue
 from bookbuild.furniture import gettext as _
 from bookbuild.render_common import (AUTOLOADED_REMOTE_URL, esc,
                                      highlight_code)
@@ -153,15 +153,20 @@ def tab_group_html(panels, ctx, line, note=''):
 # ---------------------------------------------------------------- outputs
 
 def render_outputs(outputs, ctx):
-    return '\n'.join(render_output(output, ctx)
-                     for output in merge_streams(outputs))
+    return '\n'.join(html for html in (render_output(output, ctx)
+                                       for output in merge_streams(outputs))
+                     if html)
 
 
 def merge_streams(outputs):
     """Join consecutive chunks of one stream, as Jupyter shows them, so a
-    progress line redrawn with \\r across chunks collapses properly."""
+    progress line redrawn with \\r across chunks collapses properly.
+    Values recorded for the prose (d2l.glue) are not shown: they are left
+    out here."""
     merged = []
     for output in outputs:
+        if glue.is_glue_output(output):
+            continue
         if (output.get('output_type') == 'stream' and merged
                 and merged[-1].get('output_type') == 'stream'
                 and merged[-1].get('name') == output.get('name')):

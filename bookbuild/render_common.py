@@ -37,13 +37,16 @@ class ChapterContext:
     """What rendering one chapter collects and counts as it goes."""
 
     def __init__(self, page, chapter_dir, frameworks, lexer,
-                 image_sources=None):
+                 image_sources=None, glue=None):
         self.page = page
         self.chapter_dir = chapter_dir
         # src -> file to copy instead of chapter_dir/src (an edition's
         # translated diagrams)
         self.image_sources = image_sources or {}
         self.frameworks = frameworks      # those that ran in this build
+        # name -> framework -> text: the values cells recorded for the
+        # prose (bookbuild.glue), collected by merge.
+        self.glue = glue or {}
         self.lexer = lexer
         self.line = 0                     # source line of the current cell
         self.counters = {}

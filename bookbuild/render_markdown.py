@@ -13,6 +13,7 @@ from mdit_py_plugins.texmath import texmath_plugin
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from bookbuild import glue
 from bookbuild.furniture import gettext as _
 from bookbuild.render_common import esc, highlight_code
 
@@ -33,6 +34,7 @@ def markdown_renderer():
           .use(myst_role_plugin))
     md.core.ruler.push('d2l_headings', number_headings)
     md.core.ruler.push('d2l_figures', mark_figures)
+    md.core.ruler.push('d2l_role_lines', mark_role_lines)
     rules = {
         'math_inline': lambda *a: math_html(a[1][a[2]].content, False),
         'math_inline_double': lambda *a: math_html(a[1][a[2]].content, True),
@@ -142,6 +144,23 @@ def mark_figures(state):
             content[0].meta['figure'] = True
 
 
+def mark_role_lines(state):
+    """Every role learns its line within the cell (inline tokens have no
+    line map of their own): its block's first line plus the line breaks
+    before it, so an error can point at it."""
+    for token in state.tokens:
+        if token.type != 'inline' or not token.children or not token.map:
+            continue
+        line = token.map[0]
+        for child in token.children:
+            if child.type in ('softbreak', 'hardbreak'):
+                line += 1
+            elif child.type == 'myst_role':
+                child.meta['line'] = line
+            elif child.type == 'text':
+                line += child.content.count('\n')
+
+
 def render_paragraph_open(renderer, tokens, idx, options, env):
     if tokens[idx].meta.get('figure'):
         return '<figure>\n'
@@ -239,8 +258,8 @@ def render_fence(renderer, tokens, idx, options, env):
 
 
 def render_role(renderer, tokens, idx, options, env):
-    """{math}, cross-references and a few inline roles; others show their
-    text."""
+    """{math}, cross-references, measured values ({glue}, see
+    bookbuild.glue) and a few inline roles; others show their text."""
     token = tokens[idx]
     name, content = token.meta.get('name', ''), token.content
     if name == 'math':
@@ -253,4 +272,11 @@ def render_role(renderer, tokens, idx, options, env):
         return f'<a href="{esc(href)}">{esc(text)}</a>'
     if name in ('sub', 'sup'):
         return f'<{name}>{esc(content)}</{name}>'
+    if name == glue.ROLE or name.startswith(glue.ROLE + ':'):
+        ctx = env['chapter']
+        try:
+            return glue.role_html(name, content, ctx.glue, ctx.frameworks)
+        except ValueError as e:
+            raise ctx.error(str(e), ctx.line + token.meta.get('line', 0)) \
+                from None
     return f'<span class="role role-{esc(name)}">{esc(content)}</span>'

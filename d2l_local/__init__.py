@@ -10,3 +10,6 @@ LABELS = {'pytorch': 'PyTorch', 'mxnet': 'MXNet', 'jax': 'JAX',
 # The module of each framework, by the name the chapters use for its tab.
 MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'jax': 'jax',
            'tensorflow': 'tensorflow'}
+# The output type a cell's recorded value travels in (d2l_local.shared.glue);
+# the build reads it back from the executed notebooks (bookbuild.glue).
+GLUE_MIME = 'application/vnd.d2l-book.glue+json'

@@ -42,7 +42,7 @@ from d2l_local.shared import HyperParameters, ProgressBoard
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step']
+           'run_mode', 'measure_training_step', 'glue']
 
 
 # --------------------------------------------------------------------------
@@ -711,3 +711,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         label=label, peak_bytes=peak, kept_bytes=kept,
         seconds=float(np.median(seconds)), peak_source=peak_source,
         kept_source='jax.vjp residuals (traced)')
+
+
+# A value for the chapter's prose ({glue}`name`): framework-free.
+glue = shared.glue

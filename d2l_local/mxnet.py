@@ -29,7 +29,7 @@ npx.set_np()
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step']
+           'run_mode', 'measure_training_step', 'glue']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -546,3 +546,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         seconds=statistics.median(seconds),
         peak_source='VmHWM (CPU, process), MXNet pool emptied',
         kept_source='VmRSS after the forward pass (CPU, proxy)')
+
+
+# A value for the chapter's prose ({glue}`name`): framework-free.
+glue = shared.glue

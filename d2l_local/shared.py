@@ -12,9 +12,11 @@ import gc
 import gzip
 import hashlib
 import inspect
+import json
 import os
 import pathlib
 import random
+import re
 import resource
 import sys
 import tempfile
@@ -22,6 +24,8 @@ import time
 import urllib.request
 
 import numpy as np
+
+from d2l_local import GLUE_MIME
 
 # --------------------------------------------------------------------------
 # Start-up noise of native libraries
@@ -232,6 +236,78 @@ def from_channels_last(shape):
     """The PyTorch-layout shape of a Keras/Flax kernel of `shape`."""
     *kernel, c_in, c_out = shape
     return (c_out, c_in, *kernel)
+
+
+# --------------------------------------------------------------------------
+# Values for the prose
+# --------------------------------------------------------------------------
+
+# What {glue}`name` may name: a word, as MyST roles and Python names spell it.
+GLUE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*')
+
+
+def plain_value(value):
+    """A Python number, string or list for a framework's scalar or array
+    (duck-typed: this module imports no framework), so that format() and
+    JSON take it."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value.tolist()
+    item = getattr(value, 'item', None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError, RuntimeError):  # not one element
+            pass
+    to_numpy = getattr(value, 'numpy', None)
+    if callable(to_numpy):
+        return plain_value(np.asarray(to_numpy()))
+    to_numpy = getattr(value, 'asnumpy', None)  # MXNet
+    if callable(to_numpy):
+        return plain_value(to_numpy())
+    if hasattr(value, '__array__') and not isinstance(value, np.ndarray):
+        return plain_value(np.asarray(value))  # JAX
+    return value
+
+
+def _json_value(value):
+    """`value` as the notebook can carry it (JSON, finite numbers), or
+    None: the text is what the prose shows anyway."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return value
+
+
+def glue(name, value, fmt=None):
+    """Record `value` under `name` for the chapter's prose, where
+    {glue}`name` shows it: `format(value, fmt)` (e.g. fmt='.3f', ',' or
+    '.1f'), or str(value) without `fmt`.
+
+    The record is a display output of the book's own type, which the build
+    reads back from the executed notebook: the page shows each framework's
+    value in its own tab's sentence. JupyterLab has no renderer for that
+    type and shows nothing; outside Jupyter nothing is shown either."""
+    if not isinstance(name, str) or not GLUE_NAME.fullmatch(name):
+        raise ValueError(f'glue name {name!r}: use letters, digits and _, '
+                         'starting with a letter (it is written '
+                         '{glue}`name` in the prose)')
+    value = plain_value(value)
+    try:
+        text = str(value) if fmt is None else format(value, fmt)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f'glue {name!r}: cannot format {value!r} with '
+                         f'{fmt!r} ({e})') from None
+    record = {'name': name, 'text': text, 'value': _json_value(value)}
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display({GLUE_MIME: record}, raw=True)
 
 
 # --------------------------------------------------------------------------

@@ -37,7 +37,7 @@ with shared.native_stderr_without(
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step']
+           'run_mode', 'measure_training_step', 'glue']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -626,3 +626,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         label=label, peak_bytes=int(np.median(peaks)), kept_bytes=kept,
         seconds=float(np.median(seconds)), peak_source=peak_source,
         kept_source='forward tensors read by the gradient graph')
+
+
+# A value for the chapter's prose ({glue}`name`): framework-free.
+glue = shared.glue

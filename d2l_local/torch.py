@@ -25,7 +25,7 @@ from d2l_local.shared import HyperParameters, ProgressBoard
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step']
+           'run_mode', 'measure_training_step', 'glue']
 
 
 # --------------------------------------------------------------------------
@@ -507,3 +507,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         statistics.median(times),
         'torch.cuda.max_memory_allocated' if cuda
         else 'VmHWM (CPU, process)', 'saved_tensors_hooks')
+
+
+# A value for the chapter's prose ({glue}`name`): framework-free.
+glue = shared.glue

@@ -5,6 +5,9 @@
  * so it holds across reloads and pages (all file:// pages share it).
  * Without this script every panel stays visible under its framework's name.
  *
+ * Values: a number in the prose that the frameworks measured differently
+ * (.glue, one .glue-value per framework) shows the selected tab's.
+ *
  * Answers: worked answers are folded <details>; printing opens them.
  *
  * Editions: the language switch takes the reader to the same section of
@@ -50,6 +53,27 @@
       group.querySelectorAll(':scope > [role="tabpanel"]'));
   }
 
+  function glueValues() {
+    return Array.prototype.slice.call(document.querySelectorAll('.glue'));
+  }
+
+  function valuesOf(glue) {
+    return Array.prototype.slice.call(
+      glue.querySelectorAll(':scope > .glue-value'));
+  }
+
+  /* Show the value `framework` measured; a value without one keeps
+     showing what it showed. */
+  function showValue(glue, framework) {
+    var values = valuesOf(glue);
+    if (!values.some(function (value) { return value.dataset.framework === framework; })) {
+      return;
+    }
+    values.forEach(function (value) {
+      value.classList.toggle('active', value.dataset.framework === framework);
+    });
+  }
+
   function chooserButtons() {
     return Array.prototype.slice.call(
       document.querySelectorAll('.framework-chooser [data-framework]'));
@@ -79,6 +103,7 @@
   function showFramework(framework, anchor) {
     var before = anchor ? anchor.getBoundingClientRect().top : 0;
     groups().forEach(function (group) { showInGroup(group, framework); });
+    glueValues().forEach(function (glue) { showValue(glue, framework); });
     chooserButtons().forEach(function (button) {
       var pressed = button.dataset.framework === framework;
       button.setAttribute('aria-pressed', pressed ? 'true' : 'false');
@@ -100,6 +125,9 @@
       tabsOf(group).forEach(function (tab) { names[tab.dataset.framework] = true; });
     });
     chooserButtons().forEach(function (button) { names[button.dataset.framework] = true; });
+    glueValues().forEach(function (glue) {
+      valuesOf(glue).forEach(function (value) { names[value.dataset.framework] = true; });
+    });
     return names;
   }
 
@@ -109,7 +137,7 @@
     if (stored && knownFrameworks()[stored]) {
       return stored;
     }
-    var first = document.querySelector('[data-tab-group] [role="tab"], .framework-chooser [data-framework]');
+    var first = document.querySelector('[data-tab-group] [role="tab"], .framework-chooser [data-framework], .glue > .glue-value');
     return first ? first.dataset.framework : null;
   }
 
@@ -146,6 +174,13 @@
 
   function setUpTabs() {
     groups().forEach(enhanceGroup);
+    glueValues().forEach(function (glue) {
+      var values = valuesOf(glue);
+      if (values.length) {
+        showValue(glue, values[0].dataset.framework);
+        glue.classList.add('glue-ready');
+      }
+    });
     chooserButtons().forEach(function (button) {
       button.addEventListener('click', function () { choose(button.dataset.framework, null); });
     });

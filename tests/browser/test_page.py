@@ -149,6 +149,41 @@ def test_keyboard_moves_between_tabs(tab, rendered_page):
     assert sorted(tabindexes) == [-1, -1, -1, 0]
 
 
+def shown_values(page):
+    """framework -> the text of each .glue-value, without its label."""
+    return page.eval_on_selector_all(
+        '.glue', 'els => els.map(e => Object.fromEntries(Array.from('
+        'e.querySelectorAll(":scope > .glue-value")).map(v => '
+        '[v.dataset.framework, v.firstChild.textContent])))')
+
+
+def test_a_measured_value_in_the_prose_follows_the_tabs(tab, rendered_page):
+    """{glue}`name` whose value differs by framework: the sentence shows the
+    selected tab's value, changes with the tabs, and remembers."""
+    page = tab.open(rendered_page)
+    glued = page.locator('.glue')
+    if glued.count() == 0:
+        pytest.skip('no value on this page differs by framework')
+    first = glued.first
+    values = shown_values(page)[0]
+    assert list(values) == list(FRAMEWORKS)
+    seen = {}
+    for fw in FRAMEWORKS:
+        page.locator(f'[data-tab-group] [role=tab][data-framework={fw}]'
+                     ).first.click()
+        visible = first.locator('.glue-value:visible')
+        assert visible.count() == 1
+        assert visible.get_attribute('data-framework') == fw
+        seen[fw] = first.inner_text()
+        assert seen[fw] == values[fw]  # the value alone, no label
+        # every value of the page follows, not only the first
+        assert page.locator('.glue-value:visible').count() == glued.count()
+    assert len(set(seen.values())) > 1
+    page.reload()
+    assert glued.first.inner_text() == values['tensorflow']
+    assert not tab.errors
+
+
 def test_math_is_typeset(tab, rendered_page):
     page = tab.open(rendered_page)
     assert page.locator('.katex').count() > 0
@@ -218,6 +253,10 @@ def test_without_javascript_every_panel_shows_labelled(browser, rendered_page):
             == panels.count()
         assert page.locator('.tab-list:visible').count() == 0
         assert page.locator('.panel-label:visible').count() == panels.count()
+        # a value that differs by framework shows each, labelled
+        values = page.locator('.glue-value')
+        assert page.locator('.glue-value:visible').count() == values.count()
+        assert page.locator('.glue-label:visible').count() == values.count()
     finally:
         context.close()
 
@@ -231,3 +270,5 @@ def test_print_shows_every_panel_without_buttons(tab, rendered_page):
     assert page.locator('.tab-list:visible').count() == 0
     assert page.locator('.toc:visible').count() == 0
     assert page.locator('.panel-label:visible').count() == panels.count()
+    values = page.locator('.glue-value')
+    assert page.locator('.glue-value:visible').count() == values.count()

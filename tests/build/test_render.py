@@ -51,6 +51,10 @@ def matplotlib_like_svg(title):
 '''
 
 
+GLUED_LOSS = {'pytorch': '0.521', 'mxnet': '0.518', 'jax': '0.523',
+              'tensorflow': '0.520'}
+
+
 def stream(text, name='stdout'):
     return nbformat.v4.new_output('stream', name=name, text=text)
 
@@ -120,11 +124,17 @@ def fixture_notebook():
         code('plot()', 60, 'jax', {'jax': [svg_output('jax')]}),
         code('colours()', 64, 'tensorflow', {'tensorflow': [stream(
             '\x1b[1m\x1b[32mepoch 1\x1b[0m loss \x1b[31m0.52\x1b[0m\n')]}),
+        # Values the cells measured, in the prose (bookbuild.glue): the
+        # loss differs by framework and follows the tabs, the epochs not.
+        markdown('The last epoch ended at a loss of {glue}`loss` after '
+                 '{glue}`epochs` epoch.', line=68),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata['d2l_book'] = {
         'chapter': CHAPTER, 'title': 'Tabs Demo', 'source': SOURCE,
         'frameworks': list(FRAMEWORKS),
+        'glue': {'loss': GLUED_LOSS,
+                 'epochs': {fw: '1' for fw in FRAMEWORKS}},
         'runs': {fw: {'mode': 'smoke', 'seconds': 41.0 + i,
                       'executed_at': '2025-11-23T10:00:00+00:00',
                       'notebook': f'{CHAPTER}-{fw}.ipynb'}

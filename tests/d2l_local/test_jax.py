@@ -109,7 +109,7 @@ def test_public_names_in_the_agreed_order():
         'HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
         'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class', 'init_cnn',
         'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed', 'run_mode',
-        'measure_training_step']
+        'measure_training_step', 'glue']
     for name in d2l.__all__:
         assert hasattr(d2l, name), name
     # ... and defined (or imported) in that order in the file, so that a

@@ -307,3 +307,67 @@ def test_native_stderr_loses_only_the_named_noise(capfd):
     assert 'something the reader must see' in err
     os.write(2, b'after the block\n')  # the descriptor is restored
     assert 'after the block' in capfd.readouterr().err
+
+
+# ---------------------------------------------------------------- glue
+
+def displayed_glue(*args, **kwargs):
+    """What one d2l.glue call shows in an IPython shell: its display
+    outputs, as a kernel would send them to the notebook."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        returned = shared.glue(*args, **kwargs)
+    assert returned is None  # a last line of a cell shows no Out[]
+    assert captured.stdout == '' and captured.stderr == ''
+    return [output.data for output in captured.outputs]
+
+
+def test_glue_records_name_text_and_value_in_the_book_s_own_output():
+    from d2l_local import GLUE_MIME
+    shown = displayed_glue('val_acc', np.float32(0.89125), '.3f')
+    # One output, of the book's type only: JupyterLab has no renderer for
+    # it and shows nothing, and the build reads it back.
+    assert len(shown) == 1 and list(shown[0]) == [GLUE_MIME]
+    record = shown[0][GLUE_MIME]
+    assert record['name'] == 'val_acc' and record['text'] == '0.891'
+    assert record['value'] == pytest.approx(0.89125)
+    assert type(record['value']) is float  # numpy's scalar became Python's
+
+
+@pytest.mark.parametrize('value, fmt, text', [
+    (758226, ',', '758,226'),
+    (np.int64(758226), ',', '758,226'),
+    (np.array(1.4999), '.1f', '1.5'),      # a 0-d array, as frameworks give
+    (0.1234, '.1%', '12.3%'),
+    ('NCHW', None, 'NCHW'),
+    (np.array([4, 23, 8, 8]), None, '[4, 23, 8, 8]'),
+    (float('nan'), '.3f', 'nan'),
+])
+def test_glue_formats_with_format_spec(value, fmt, text):
+    from d2l_local import GLUE_MIME
+    record = displayed_glue('x', value, fmt)[0][GLUE_MIME]
+    assert record['text'] == text
+    if text == 'nan':
+        assert record['value'] is None  # JSON has no NaN: the text says it
+
+
+def test_glue_refuses_a_name_the_prose_cannot_write_and_a_bad_format():
+    with pytest.raises(ValueError, match='glue name'):
+        shared.glue('val acc', 0.9)
+    with pytest.raises(ValueError, match="'val_acc'.*'.3f'"):
+        shared.glue('val_acc', 'high', '.3f')
+
+
+def test_glue_outside_ipython_shows_nothing():
+    """A chapter's cells run in plain Python too (the architecture tests):
+    there glue records nothing and prints nothing."""
+    import subprocess
+    run = subprocess.run(
+        [sys.executable, '-c', 'from d2l_local import shared; '
+         "shared.glue('val_acc', 0.9, '.2f')"],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(pathlib.Path(__file__)
+                                            .resolve().parents[2])))
+    assert (run.returncode, run.stdout, run.stderr) == (0, '', '')

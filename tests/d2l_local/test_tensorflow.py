@@ -72,7 +72,7 @@ def test_public_names_in_contract_order():
     expected = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
                 'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
                 'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-                'run_mode', 'measure_training_step']
+                'run_mode', 'measure_training_step', 'glue']
     assert d2l.__all__ == expected
     # ...and bound in that order in the file, so modules diff cleanly.
     tree = ast.parse(pathlib.Path(d2l.__file__).read_text())
