@@ -73,9 +73,6 @@ class RunMode:
     train_examples: int | None
     val_examples: int | None
     max_image_size: int | None
-    # The deepest network that a chapter builds from a depth (DenseNet-BC-100)
-    # trains in this mode: depth costs time in every layer of every step.
-    max_depth: int | None = None
 
     def describe(self):
         if self.name == 'full':
@@ -94,10 +91,15 @@ class RunMode:
         cap = self.train_examples if train else self.val_examples
         return count if cap is None else min(count, cap)
 
-    def cap_depth(self, depth):
-        """The depth a chapter asks for, at most the mode's limit. The limits
-        (16, 10) are DenseNet-BC depths, 6n + 4: the cap of one is one."""
-        return depth if self.max_depth is None else min(depth, self.max_depth)
+    def pick(self, **choices):
+        """The chapter's choice for this mode, e.g. `pick(full=(100, 10),
+        quick=(16, 1), smoke=(10, 1))`: for what the caps do not shrink (a
+        network's depth) or not enough (the epochs of a costly model), written
+        in the cell, so that the reader sees what each mode runs."""
+        if self.name not in choices:
+            raise ValueError(f'run_mode().pick({", ".join(choices)}): no '
+                             f'choice for the run mode {self.name!r}')
+        return choices[self.name]
 
     def cap_image_size(self, size):
         """Shrink an (h, w) resize target to the mode's limit, keeping ratio."""
@@ -113,9 +115,9 @@ RUN_MODES = {
     # What the chapter text says.
     'full': RunMode('full', None, None, None, None),
     # A short CPU run that still learns: a few minutes per framework.
-    'quick': RunMode('quick', 4, 12_000, 2_000, 32, max_depth=16),
+    'quick': RunMode('quick', 4, 12_000, 2_000, 32),
     # A handful of batches: proves every cell runs, learns nothing.
-    'smoke': RunMode('smoke', 1, 384, 256, 32, max_depth=10),
+    'smoke': RunMode('smoke', 1, 384, 256, 32),
 }
 
 

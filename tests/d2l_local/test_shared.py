@@ -109,18 +109,13 @@ def test_mode_caps():
     assert 'smoke' in shared.RUN_MODES['smoke'].describe()
 
 
-def test_depth_caps_are_densenet_bc_depths():
-    """The memory chapter trains DenseNet-BC-100 in full mode and the mode's
-    cap elsewhere: a cap must itself be a three-block DenseNet-BC depth
-    (6n + 4), and a shallower request stays as asked."""
-    assert shared.RUN_MODES['full'].cap_depth(100) == 100
-    for name in ('quick', 'smoke'):
-        mode = shared.RUN_MODES[name]
-        capped = mode.cap_depth(100)
-        assert capped < 100 and (capped - 4) % 6 == 0, (name, capped)
-        assert mode.cap_depth(10) == 10
-    assert (shared.RUN_MODES['smoke'].cap_depth(100)
-            <= shared.RUN_MODES['quick'].cap_depth(100))
+def test_pick_gives_the_choice_for_the_mode():
+    choices = dict(full=(100, 10), quick=(16, 1), smoke=(10, 1))
+    for name, choice in choices.items():
+        assert shared.RUN_MODES[name].pick(**choices) == choice
+    tiny = shared.RunMode('tiny', 1, 10, 10, 8)
+    with pytest.raises(ValueError, match="full, quick, smoke.*'tiny'"):
+        tiny.pick(**choices)
 
 
 def test_save_hyperparameters():
