@@ -92,6 +92,16 @@ class RunMode:
         cap = self.train_examples if train else self.val_examples
         return count if cap is None else min(count, cap)
 
+    def pick(self, **choices):
+        """The chapter's choice for this mode, e.g. `pick(full=(100, 10),
+        quick=(16, 1), smoke=(10, 1))`: for what the caps do not shrink (a
+        network's depth) or not enough (the epochs of a costly model), written
+        in the cell, so that the reader sees what each mode runs."""
+        if self.name not in choices:
+            raise ValueError(f'run_mode().pick({", ".join(choices)}): no '
+                             f'choice for the run mode {self.name!r}')
+        return choices[self.name]
+
     def cap_image_size(self, size):
         """Shrink an (h, w) resize target to the mode's limit, keeping ratio."""
         h, w = size

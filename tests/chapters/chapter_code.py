@@ -1,5 +1,6 @@
 """Run a chapter's cells for one framework in this process (for the suites
 that run inside a framework's environment)."""
+import ast
 import contextlib
 import io
 import os
@@ -21,11 +22,27 @@ def framework_under_test():
     return name
 
 
+def defined_names(source):
+    """The names a cell's top-level statements bind (def, class, =)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target])
+            names.update(n.id for t in targets for n in ast.walk(t)
+                         if isinstance(n, ast.Name))
+    return names
+
+
 def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
-                      until=None):
+                      until=None, then=()):
     """The names the chapter's `framework` cells define, in smoke mode, the
     cells tagged with any of `skip_tags` left out; with `until`, no cell
-    after the one that defines that name runs."""
+    after the one that defines that name runs, except the later cells that
+    define a name in `then` (a model defined further on, without the
+    measurements in between)."""
     os.environ['D2L_MODE'] = 'smoke'
     # Framework environments have no PyYAML: the build checks the front
     # matter.
@@ -35,6 +52,9 @@ def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
     for cell in source.code_cells(framework):
         if set(cell.tags) & set(skip_tags):
             continue
+        if (until is not None and until in namespace
+                and not defined_names(cell.source) & set(then)):
+            continue
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(cell.source, f'{source.path}:{cell.code_line}',
@@ -43,9 +63,10 @@ def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
             raise AssertionError(f'{source.path}:{cell.code_line}: the '
                                  f'{framework} cell {cell.first_line!r} '
                                  f'failed: {e!r}') from e
-        if until is not None and until in namespace:
+        if until is not None and until in namespace and not then:
             break
-    if until is not None and until not in namespace:
-        raise AssertionError(f'{source.path}: no {framework} cell defines '
-                             f'{until!r}')
+    for name in (until, *then):
+        if name is not None and name not in namespace:
+            raise AssertionError(f'{source.path}: no {framework} cell '
+                                 f'defines {name!r}')
     return namespace

@@ -47,3 +47,19 @@ def training_step(model, variables, batch):
         return (float(loss), [np.asarray(g) for g in leaves(grads)],
                 [np.asarray(s) for s in leaves(stats)],
                 [np.asarray(s) for s in leaves(variables['batch_stats'])])
+
+
+def training_loss(model, variables, batch, dropout_seed):
+    """The loss of one forward pass in training mode, dropout masks drawn
+    from `dropout_seed` with the book's 'rbg' keys (as the Trainer's: a
+    threefry key's bit generation takes half a minute to compile here)."""
+    X, y = batch
+
+    @jax.jit
+    def loss(variables, key):
+        Y_hat, _ = model.apply(variables, X, training=True,
+                               mutable=['batch_stats'],
+                               rngs={'dropout': key})
+        return model.loss(Y_hat, y)
+    key = jax.random.key(dropout_seed, impl=d2l._KEY_IMPL)
+    return float(loss(variables, key))

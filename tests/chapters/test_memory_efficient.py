@@ -20,21 +20,27 @@ from chapter_code import chapter_namespace, framework_under_test
 
 FRAMEWORK = framework_under_test()
 framework = importlib.import_module(f'memory_{FRAMEWORK}')
-SMALL = dict(block_config=(2, 3, 2, 2), growth_rate=8, num_classes=10)
+# A small ImageNet-style DenseNet-BC, and a DenseNet-BC-16 for 32x32 images.
+SMALL = {'DenseNetBC': dict(block_config=(2, 3, 2, 2), growth_rate=8,
+                            num_classes=10),
+         'DenseNetBCSmall': dict(depth=16, growth_rate=8, num_classes=10)}
 GRADIENT_TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope='module')
 def chapter():
     # Up to the measured block of "Where the Memory Goes" (its smoke-sized
-    # measurements run too): the models and the memory model.
+    # measurements run too): the models and the memory model; then the
+    # small-image DenseNet-BC of the training section.
     return chapter_namespace(FRAMEWORK, 'densenet-memory',
-                             until='BlockClassifier')
+                             until='BlockClassifier',
+                             then=('bc_layers_per_block', 'DenseNetBCSmall'))
 
 
-def one_step_each(chapter):
-    naive = chapter['DenseNetBC'](**SMALL)
-    efficient = chapter['DenseNetBC'](**SMALL, memory_efficient=True)
+def one_step_each(chapter, model_name):
+    Model, config = chapter[model_name], SMALL[model_name]
+    naive = Model(**config)
+    efficient = Model(**config, memory_efficient=True)
     batch = framework.batch((4, 3, 32, 32), 10)
     if FRAMEWORK == 'jax':  # Flax models hold no weights: share one tree
         variables = framework.variables_for(naive, batch[0])
@@ -50,15 +56,35 @@ def largest_difference(xs, ys):
     return max(float(np.abs(x - y).max()) for x, y in zip(xs, ys))
 
 
-def test_same_loss_gradients_and_batchnorm_statistics(chapter):
+@pytest.mark.parametrize('model_name', sorted(SMALL))
+def test_same_loss_gradients_and_batchnorm_statistics(chapter, model_name):
     (loss, grads, stats, before), (loss_e, grads_e, stats_e, _) = \
-        one_step_each(chapter)
+        one_step_each(chapter, model_name)
     assert abs(loss - loss_e) <= 1e-5
     assert largest_difference(grads, grads_e) <= GRADIENT_TOLERANCE
     # The step moved the running statistics (else the next check is idle),
     # and the efficient model moved them exactly as far: once.
     assert largest_difference(stats, before) > 1e-3
     assert largest_difference(stats, stats_e) <= 1e-6
+
+
+@pytest.mark.parametrize('drop_rate', [0.0, 0.3])
+def test_dropout_draws_new_masks_at_each_training_step(chapter, drop_rate):
+    """The small-image DenseNet-BC's optional dropout, with recomputation
+    on: two training steps from the same weights on the same batch lose
+    differently with a drop rate (new masks), the same without one."""
+    model = chapter['DenseNetBCSmall'](depth=16, growth_rate=8,
+                                       num_classes=10, drop_rate=drop_rate,
+                                       memory_efficient=True)
+    batch = framework.batch((4, 1, 32, 32), 10)
+    if FRAMEWORK == 'jax':
+        variables = framework.variables_for(model, batch[0])
+        losses = [framework.training_loss(model, variables, batch, seed)
+                  for seed in (1, 2)]
+    else:
+        framework.copy_weights(model, model, batch[0])  # gives it its shapes
+        losses = [framework.training_step(model, batch)[0] for _ in (1, 2)]
+    assert (abs(losses[0] - losses[1]) > 1e-6) == (drop_rate > 0), losses
 
 
 def test_efficient_keeps_clearly_less_for_backward(chapter):

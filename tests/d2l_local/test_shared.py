@@ -163,6 +163,15 @@ def test_quick_mode_validates_on_the_whole_test_set():
         'validation examples, images at most 32x32)')
 
 
+def test_pick_gives_the_choice_for_the_mode():
+    choices = dict(full=(100, 10), quick=(16, 1), smoke=(10, 1))
+    for name, choice in choices.items():
+        assert shared.RUN_MODES[name].pick(**choices) == choice
+    tiny = shared.RunMode('tiny', 1, 10, 10, 8)
+    with pytest.raises(ValueError, match="full, quick, smoke.*'tiny'"):
+        tiny.pick(**choices)
+
+
 def test_save_hyperparameters():
     class Thing(shared.HyperParameters):
         def __init__(self, a, b=2, c=3):
