@@ -56,7 +56,7 @@ help:
 
 # ---------------------------------------------------------------- environments
 
-env: env-book $(KERNELS) $(VENV)/.debs-test $(VENV)/node/.installed
+env: env-book $(KERNELS) $(VENV)/.debs-test $(VENV)/node/.installed $(VENV)/upstream/.downloaded
 
 # What `make html` needs: the tooling and the kernels of the frameworks it runs.
 env-book: $(VENV)/.debs-book $(VENV)/tooling/.installed $(foreach f,$(HTML_FRAMEWORKS),$(call kernel,$(f)))
@@ -117,6 +117,16 @@ $(VENV)/node/.installed: requirements/package.json requirements/package-lock.jso
 	@mkdir -p $(VENV)/node
 	@cp requirements/package.json requirements/package-lock.json $(VENV)/node/
 	@cd $(VENV)/node && npm ci --silent --no-audit --no-fund
+	@touch $@
+
+# The released d2l wheel (the version d2l-reference.txt pins), whose source
+# tests/bookbuild/test_upstream_api.py reads: fetched here, with the other
+# packages, so that the tests never open a network connection.
+$(VENV)/upstream/.downloaded: requirements/d2l-reference.txt $(VENV)/tooling/.installed
+	@mkdir -p $(VENV)/upstream
+	@$(TOOLING) -m pip download --no-deps --disable-pip-version-check --quiet \
+	  -d $(VENV)/upstream "$$(grep '^d2l==' requirements/d2l-reference.txt)" 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@touch $@
 
 # Re-resolves requirements/*.in (ENVS= for some) into the pinned .txt files,

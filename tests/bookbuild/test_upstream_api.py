@@ -9,7 +9,6 @@ Upstream's source is read, never imported: from the reference environment
 """
 import pathlib
 import re
-import subprocess
 import sys
 import zipfile
 
@@ -39,15 +38,10 @@ def upstream_sources(tmp_path_factory):
     if installed:
         return {m: (installed[0] / f'{m}.py').read_text()
                 for m in MODULES.values()}
-    folder = ROOT / 'build' / 'upstream'
-    wheel = folder / f'd2l-{version}-py3-none-any.whl'
-    if not wheel.exists():
-        run = subprocess.run(
-            [sys.executable, '-m', 'pip', 'download', '--no-deps',
-             '--disable-pip-version-check', '-q', '-d', str(folder),
-             f'd2l=={version}'], capture_output=True, text=True, timeout=300)
-        assert run.returncode == 0 and wheel.exists(), \
-            f'could not fetch d2l {version} from PyPI:\n{run.stderr[-1500:]}'
+    wheel = ROOT / '.venv' / 'upstream' / f'd2l-{version}-py3-none-any.whl'
+    assert wheel.is_file(), (
+        f'{wheel}: the released d2l {version} is missing; `make env` '
+        'downloads it (the tests never fetch anything)')
     with zipfile.ZipFile(wheel) as archive:
         return {m: archive.read(f'd2l/{m}.py').decode()
                 for m in MODULES.values()}
