@@ -63,3 +63,14 @@ def training_loss(model, variables, batch, dropout_seed):
         return model.loss(Y_hat, y)
     key = jax.random.key(dropout_seed, impl=d2l._KEY_IMPL)
     return float(loss(variables, key))
+
+
+def two_training_outputs(layer, X):
+    """A layer's output for X, twice, in training mode, dropout masks drawn
+    from two keys."""
+    variables = layer.init(jax.random.key(0, impl=d2l._KEY_IMPL), X,
+                           training=False)
+    return [np.asarray(layer.apply(
+        variables, X, training=True, mutable=['batch_stats'],
+        rngs={'dropout': jax.random.key(seed, impl=d2l._KEY_IMPL)})[0])
+        for seed in (1, 2)]

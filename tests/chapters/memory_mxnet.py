@@ -47,3 +47,10 @@ def training_step(model, batch):
     return (float(loss),
             [p.grad().asnumpy() for p in params if p.grad_req != 'null'],
             [p.data().asnumpy() for p in stats], before)
+
+
+def two_training_outputs(layer, X):
+    """A layer's output for X, twice, in training mode (dropout on)."""
+    layer.initialize()
+    with autograd.train_mode():
+        return [layer(X).asnumpy() for _ in range(2)]

@@ -35,3 +35,10 @@ def training_step(model, batch):
     loss.backward()
     return (loss.item(), [p.grad.numpy().copy() for p in model.parameters()],
             _statistics(model), before)
+
+
+def two_training_outputs(layer, X):
+    """A layer's output for X, twice, in training mode (dropout on)."""
+    layer.train()
+    with torch.no_grad():
+        return [layer(X).numpy() for _ in range(2)]

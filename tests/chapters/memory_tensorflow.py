@@ -38,3 +38,8 @@ def training_step(model, batch):
     loss, grads = step(X, y)
     return (float(loss), [g.numpy() for g in grads],
             [v.numpy() for v in model.non_trainable_variables], before)
+
+
+def two_training_outputs(layer, X):
+    """A layer's output for X, twice, in training mode (dropout on)."""
+    return [layer(X, training=True).numpy() for _ in range(2)]

@@ -87,6 +87,20 @@ def test_dropout_draws_new_masks_at_each_training_step(chapter, drop_rate):
     assert (abs(losses[0] - losses[1]) > 1e-6) == (drop_rate > 0), losses
 
 
+@pytest.mark.parametrize('drop_rate', [0.0, 0.3])
+@pytest.mark.parametrize('piece', ['DenseBlock', 'Transition'])
+def test_dense_layers_and_transitions_drop_when_asked(chapter, piece,
+                                                      drop_rate):
+    """Each piece applies the drop rate it is given (the model-wide check
+    above passes as long as one of them does)."""
+    layer = (chapter['DenseBlock'](1, 8, drop_rate=drop_rate)
+             if piece == 'DenseBlock'
+             else chapter['Transition'](8, drop_rate=drop_rate))
+    X = framework.batch((4, 8, 8, 8), 10)[0]
+    first, second = framework.two_training_outputs(layer, X)
+    assert (float(np.abs(first - second).max()) > 0) == (drop_rate > 0)
+
+
 def test_efficient_keeps_clearly_less_for_backward(chapter):
     d2l = chapter['d2l']
     batch = framework.batch((8, 3, 32, 32), 10)
