@@ -30,3 +30,34 @@ def batch_means(per_example, batch_size=BATCH_SIZE):
     per_example = np.asarray(per_example, dtype=np.float64)
     return [per_example[i:i + batch_size].mean()
             for i in range(0, len(per_example), batch_size)]
+
+
+def spy_on_the_rule(monkeypatch):
+    """The batch sizes each call of shared.validation_means is given: the
+    Trainer under test must reach its figures through the one rule."""
+    from d2l_local import shared
+    rule, calls = shared.validation_means, []
+
+    def spy(metrics, sizes):
+        calls.append(list(sizes))
+        return rule(metrics, sizes)
+    monkeypatch.setattr(shared, 'validation_means', spy)
+    return calls
+
+
+def check_figures(trainer, model, losses, hits):
+    """The logged and plotted val loss and acc are those of all validation
+    examples (per-example `losses` and `hits`), and on this data the plain
+    mean of the batch means is another figure, so the check has teeth."""
+    import pytest
+    losses, hits = np.asarray(losses), np.asarray(hits)
+    row = trainer.history[-1]
+    assert row['val_loss'] == pytest.approx(losses.mean(), rel=1e-5)
+    assert row['val_acc'] == pytest.approx(hits.mean(), abs=1e-6)
+    assert model.board.data['val_loss'] == [
+        (1, pytest.approx(losses.mean(), rel=1e-5))]
+    assert model.board.data['val_acc'] == [
+        (1, pytest.approx(hits.mean(), abs=1e-6))]
+    for per_example in (losses, hits):
+        plain = np.mean(batch_means(per_example))
+        assert abs(plain - per_example.mean()) > 0.01

@@ -403,12 +403,7 @@ def test_validation_figures_are_over_all_examples(smoke, monkeypatch):
     """The plotted and logged val loss and acc are those of all validation
     examples, whose last batch is short, by the rule of all four Trainers
     (shared.validation_means)."""
-    rule, calls = shared.validation_means, []
-
-    def spy(metrics, sizes):
-        calls.append(list(sizes))
-        return rule(metrics, sizes)
-    monkeypatch.setattr(shared, 'validation_means', spy)
+    calls = short_last_batch.spy_on_the_rule(monkeypatch)
 
     training, validation = short_last_batch.arrays()
 
@@ -437,17 +432,7 @@ def test_validation_figures_are_over_all_examples(smoke, monkeypatch):
     labels = np.array(validation[1])
     losses = model.loss(Y_hat, labels, averaged=False).asnumpy()
     hits = model.accuracy(Y_hat, labels, averaged=False).asnumpy()
-    row = trainer.history[-1]
-    assert row['val_loss'] == pytest.approx(losses.mean(), rel=1e-5)
-    assert row['val_acc'] == pytest.approx(hits.mean(), abs=1e-6)
-    assert model.board.data['val_loss'] == [
-        (1, pytest.approx(losses.mean(), rel=1e-5))]
-    assert model.board.data['val_acc'] == [
-        (1, pytest.approx(hits.mean(), abs=1e-6))]
-    # on this data the plain mean of the batch means is another figure
-    for per_example in (losses, hits):
-        plain = onp.mean(short_last_batch.batch_means(per_example))
-        assert abs(plain - per_example.mean()) > 0.01
+    short_last_batch.check_figures(trainer, model, losses, hits)
 
 
 # ---------------------------------------------------------------- models
