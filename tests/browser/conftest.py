@@ -127,15 +127,25 @@ def run_without_kernels(layout, chapter):
     code cell, no kernel started) and merged, as the English build leaves
     it. Returns the merged notebook's path."""
     import nbformat
+    from bookbuild import glue
     from bookbuild.merge import merge_chapter
     from bookbuild.split import split_chapter
     executed = {}
     for fw, path in split_chapter(chapter, layout.notebooks).items():
         nb = nbformat.read(path, as_version=4)
+        # Every value the prose refers to, recorded once, as d2l.glue would.
+        names = dict.fromkeys(ref.name for cell in nb.cells
+                              if cell.cell_type == 'markdown'
+                              for ref in glue.find_references(cell.source))
         for count, cell in enumerate(
                 [c for c in nb.cells if c.cell_type == 'code'], 1):
             cell.outputs = [nbformat.v4.new_output(
                 'stream', name='stdout', text=f'ran on {fw}\n')]
+            if count == 1:
+                cell.outputs += [nbformat.v4.new_output(
+                    'display_data', data={glue.GLUE_MIME: {
+                        'name': name, 'text': f'{name} on {fw}',
+                        'value': 1}}) for name in names]
             cell.execution_count = count
         nb.metadata['d2l_book']['run'] = {'mode': 'smoke', 'seconds': 1.0}
         executed[fw] = layout.executed / path.name
