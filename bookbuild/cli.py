@@ -5,6 +5,9 @@ catalogs.
     python -m bookbuild notebooks              # split only (for Jupyter)
     python -m bookbuild translations [--new-language vi]
                                                # update locales/ from the chapters
+    python -m bookbuild pdf [--framework jax] [--language vi]
+                                               # the built HTML as a PDF per
+                                               # framework (executes nothing)
 
 Paths default to chapters/ in, build/ out.
 """
@@ -195,6 +198,26 @@ def build_edition(layout, language, merged, languages, progress,
     return pages
 
 
+def build_pdfs(layout, frameworks, languages, progress):
+    """build/pdf/<language>/book-<framework>.pdf from the built HTML."""
+    import time
+    from bookbuild.render import pdf
+    languages = languages or pdf.built_languages(layout.html)
+    frameworks = frameworks or pdf.available_frameworks(
+        layout.html, root=layout.root)
+    with pdf.chromium() as browser:
+        for language in languages:
+            for framework in frameworks:
+                start = time.perf_counter()
+                target = pdf.pdf_path(layout.build / 'pdf', language, 'book',
+                                      framework)
+                pdf.write_pdf(layout.html, framework, target, language,
+                              layout.root, browser)
+                progress.say(f'wrote {display_path(target, layout.root)} '
+                             f'({target.stat().st_size / 1e6:.1f} MB) in '
+                             f'{time.perf_counter() - start:.1f} s')
+
+
 def update_translations(layout, chapters, new_languages, progress):
     from bookbuild.i18n import catalogs
     from bookbuild.source import read_chapter
@@ -243,7 +266,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m bookbuild',
                                      description=__doc__.split('\n')[0])
     parser.add_argument('command', choices=('html', 'notebooks',
-                                            'translations'))
+                                            'translations', 'pdf'))
     parser.add_argument('chapters', nargs='*',
                         help='chapter names or .md paths (default: all)')
     parser.add_argument('--frameworks', default=','.join(FRAMEWORKS),
@@ -262,6 +285,13 @@ def parse_args(argv):
     parser.add_argument('--new-language', action='append', default=[],
                         help='translations: start catalogs for this language '
                         '(e.g. vi)')
+    parser.add_argument('--framework', action='append', default=[],
+                        choices=FRAMEWORKS,
+                        help='pdf: the framework to print (repeatable; '
+                        'default: every framework with outputs in the build)')
+    parser.add_argument('--language', action='append', default=[],
+                        help='pdf: the edition to print (repeatable; '
+                        'default: every edition built)')
     parser.add_argument('--cell-timeout', type=int, default=1800,
                         help='seconds one cell may run (default 1800)')
     parser.add_argument('--max-output-lines', type=line_count,
@@ -297,6 +327,9 @@ def main(argv=None):
             build_notebooks(layout, chapters, frameworks, progress)
         elif args.command == 'translations':
             update_translations(layout, chapters, args.new_language, progress)
+        elif args.command == 'pdf':
+            layout.check_directories(layout.build / 'pdf')
+            build_pdfs(layout, args.framework, args.language, progress)
         else:
             mode = args.mode or default_mode()
             layout.check_directories(
