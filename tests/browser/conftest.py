@@ -196,3 +196,31 @@ def hostile_edition(tmp_path_factory):
     render_edition('vi', merged, layout.executed, layout.root,
                    layout.locales, layout.editions, layout.html, languages)
     return layout
+
+
+@pytest.fixture(scope='session')
+def built_book(tmp_path_factory):
+    """The html/ folder of a built book in English and Vietnamese: the one
+    $D2L_BOOK_PAGE lies in (a smoke build, say), else the repository's
+    chapters and catalogs rendered without a kernel (each code cell's
+    output says which framework 'ran' it), in about a second."""
+    import shutil
+
+    from bookbuild.cli import Layout
+    from bookbuild.editions import edition_of, render_edition
+    named = os.environ.get('D2L_BOOK_PAGE')
+    if named:
+        return pathlib.Path(named).resolve().parent
+    root = tmp_path_factory.mktemp('kernel-free')
+    repository = TESTS.parent
+    shutil.copytree(repository / 'chapters', root / 'chapters')
+    shutil.copytree(repository / 'locales', root / 'locales')
+    layout = Layout(root / 'build', root)
+    merged = [run_without_kernels(layout, chapter)
+              for chapter in layout.chapters()]
+    languages = ['en', 'vi']
+    render_book(merged, layout.html, layout.root, layout.executed,
+                edition=edition_of('en', languages))
+    render_edition('vi', merged, layout.executed, layout.root,
+                   layout.locales, layout.editions, layout.html, languages)
+    return layout.html
