@@ -202,9 +202,8 @@ def build_pdfs(layout, frameworks, languages, progress):
     """build/pdf/<language>/book-<framework>.pdf from the built HTML."""
     import time
     from bookbuild.render import pdf
-    languages = languages or pdf.built_languages(layout.html)
-    frameworks = frameworks or pdf.available_frameworks(
-        layout.html, root=layout.root)
+    languages, frameworks = pdf.plan(layout.html, frameworks, languages,
+                                     layout.root)
     with pdf.chromium() as browser:
         for language in languages:
             for framework in frameworks:

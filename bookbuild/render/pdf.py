@@ -268,11 +268,7 @@ def write_pdf(html_dir, framework, target, language='en', root=None,
     chapters = [Chapter(folder / name, root) for name in names]
     label = FRAMEWORK_LABELS[framework]
     if not any(framework in c.with_outputs for c in chapters):
-        raise PdfError(
-            f'{display_path(folder / "index.html", root)}: the built book '
-            f'has no {label} outputs (no chapter was executed with '
-            f'{label}); build it with that framework first (make html '
-            f'FRAMEWORKS_BUILD={framework})')
+        raise no_outputs(folder, framework, root)
     static_root = '' if language == 'en' else '../'
     document = book_document(title, chapters, framework, language,
                              static_root)
@@ -336,6 +332,36 @@ class chromium:
             self._browser.close()
         finally:
             self._playwright.stop()
+
+
+def no_outputs(folder, framework, root):
+    label = FRAMEWORK_LABELS[framework]
+    return PdfError(
+        f'{display_path(pathlib.Path(folder) / "index.html", root)}: the '
+        f'built book has no {label} outputs (no chapter was executed with '
+        f'{label}); build it with that framework first (make html '
+        f'FRAMEWORKS_BUILD={framework})')
+
+
+def plan(html_dir, frameworks=(), languages=(), root=None):
+    """(languages, frameworks) to print, checked before a browser starts:
+    by default every edition built and every framework with outputs."""
+    root = pathlib.Path(root or pathlib.Path(html_dir).parent)
+    languages = list(languages) or built_languages(html_dir)
+    available = {language: available_frameworks(html_dir, language, root)
+                 for language in languages}
+    frameworks = list(frameworks) or available['en' if 'en' in available
+                                               else languages[0]]
+    for language in languages:
+        for framework in frameworks:
+            if framework not in available[language]:
+                raise no_outputs(edition_dir(html_dir, language), framework,
+                                 root)
+    if not frameworks:
+        raise PdfError(f'{display_path(pathlib.Path(html_dir) / "index.html", root)}'
+                       ': the built book has no outputs of any framework; '
+                       'build it first (make html)')
+    return languages, frameworks
 
 
 def available_frameworks(html_dir, language='en', root=None):
