@@ -98,6 +98,13 @@ def test_the_text_holds_every_chapter_and_one_framework(printed, built_book,
         assert others, 'the book holds no other framework to leave out'
     for line in others:
         assert line not in text
+    # Outputs too, where the kernel-free book's say who ran them.
+    for fw in IMPORT_LINES:
+        if f'ran on {fw}' in pages:
+            assert (f'ran on {fw}' in text) == (fw == framework), fw
+    # No tab bar, and no label naming the one framework on every panel.
+    assert not re.search(r'PyTorch\s+MXNet\s+JAX', text)
+    assert 'PYTORCH' not in text and 'TENSORFLOW' not in text
 
 
 def test_the_vietnamese_pdf_has_vietnamese_text(printed, built_book):
