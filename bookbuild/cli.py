@@ -17,6 +17,7 @@ import sys
 
 from bookbuild import FRAMEWORKS
 from bookbuild.files import blocking_file, display_path
+from bookbuild.order import book_chapters
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
 
@@ -96,9 +97,7 @@ class Layout:
             paths = [pathlib.Path(n) if pathlib.Path(n).suffix == '.md'
                      else folder / f'{n}.md' for n in names]
         else:
-            # By stem, so that a chapter comes before those that extend its
-            # name: densenet, then densenet-memory.
-            paths = sorted(folder.glob('*.md'), key=lambda p: p.stem)
+            paths = book_chapters(folder)
         for p in paths:
             if not p.is_file():
                 raise BuildError(f'{p}: no such chapter')

@@ -20,7 +20,7 @@ a sentence may not hold a *measured-looking figure*:
 A figure from the literature passes when its sentence names its source:
 an author-year citation (Pleiss et al., 2017), "the paper", or the library
 that publishes it ("the count torchvision publishes"; "the published
-figure" names nobody). Anything else that must
+figure" names nobody), or a {cite} role. Anything else that must
 stay typed (arithmetic the reader can redo) is listed in ALLOWED with the
 reason, per chapter; an entry that no longer matches fails too.
 """
@@ -63,7 +63,9 @@ SOURCE = re.compile(
     r"|\b(?:torchvision|Keras|PyTorch|TensorFlow|JAX|Flax|MXNet)(?:'s)?"
     r'\s+(?:\w+\s+)?publish'
     # a repository named by its address is a source too
-    r'|github\.com/[\w.-]+/[\w.-]+')
+    r'|github\.com/[\w.-]+/[\w.-]+'
+    # a citation of chapters/references.bib ({cite:t}`huang2017densely`)
+    r'|\{cite(?::[pt])?\}`[^`]+`')
 # Figures a chapter may type although they look measured: each with why.
 ALLOWED = {
     'densenet.md': [
