@@ -149,6 +149,9 @@ def chapter_targets(chapter, number):
                     counts['h3'] += 1
                     local = f'{counts["h2"]}.{counts["h3"]}'
                 label, kind = token.meta.get('label'), 'section'
+            if label and kind != 'equation':
+                # where the (label)= target is written, right above
+                line = cell.line + tokens[i - 1].map[0]
             if label:
                 found.append(Target(label, kind, chapter.name,
                                     f'{number}.{local}', chapter.path, line))
