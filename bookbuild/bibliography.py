@@ -20,6 +20,7 @@ from pybtex.database import parse_file
 from pybtex.plugin import find_plugin
 from pybtex.richtext import Text
 
+from bookbuild.crossref import chapter_roles
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.source import ChapterError
 
@@ -159,3 +160,14 @@ def references_html(bibliography, cited):
     return (f'<section class="bibliography" aria-label="{title}">\n'
             f'<h2 id="references">{title}</h2>\n'
             f'<ol class="references">\n{items}</ol>\n</section>\n')
+
+
+def check_citations(chapter, bibliography):
+    """Every {cite} of a chapter (a bookbuild.source.Chapter) names an
+    entry of `bibliography`, else CitationError at its line."""
+    for role, content, line in chapter_roles(chapter):
+        if role in ROLES:
+            try:
+                citation_html(role, content, bibliography, [])
+            except ValueError as e:
+                raise CitationError(chapter.path, line, str(e)) from None

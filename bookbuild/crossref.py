@@ -156,3 +156,31 @@ def chapter_targets(chapter, number):
                 found.append(Target(label, kind, chapter.name,
                                     f'{number}.{local}', chapter.path, line))
     return found
+
+
+def chapter_roles(chapter):
+    """(role, content, line) of every role in a chapter's prose, with its
+    line in the chapter file."""
+    markdown = myst.parser()
+    env = {'slugs': set(), 'headings': []}
+    for cell in chapter.cells:
+        if cell.kind != 'markdown':
+            continue
+        for token in markdown.parse(cell.source, env):
+            for child in token.children or []:
+                if child.type == 'myst_role':
+                    yield (child.meta.get('name', ''), child.content,
+                           cell.line + child.meta.get('line', 0))
+
+
+def check_references(chapter, book):
+    """Every reference of a chapter resolves in `book`, else
+    CrossReferenceError at its line: checked before anything executes,
+    so that a dangling label stops the build at once."""
+    for role, content, line in chapter_roles(chapter):
+        if role in ROLES:
+            try:
+                book.resolve(role, content, chapter.name)
+            except ValueError as e:
+                raise CrossReferenceError(chapter.path, line, str(e)) \
+                    from None
