@@ -62,8 +62,10 @@ def landed(page):
         const id = decodeURIComponent(location.hash.slice(1));
         const element = document.getElementById(id);
         if (!element) return null;
+        const cover = document.querySelector('.language-switch');
         return [id, element.getBoundingClientRect().top, innerHeight,
-                element.tagName.toLowerCase(), element.textContent];
+                element.tagName.toLowerCase(), element.textContent,
+                cover ? cover.getBoundingClientRect().bottom : 0];
     }''')
 
 
@@ -75,10 +77,12 @@ def click_and_check(page, link):
     page.wait_for_function('() => location.hash.length > 1')
     target = landed(page)
     assert target is not None, f'{href}: no element has the id {page.url}'
-    anchor, top, height, tag, text = target
+    anchor, top, height, tag, text, covered = target
     assert href.endswith('#' + anchor)
     assert -2 <= top < height, f'{href}: {tag}#{anchor} is not in view ' \
         f'(top {top}, viewport {height})'
+    # not under the language switch that floats at the top of the page
+    assert top >= covered, (href, top, covered)
     return tag, text
 
 
