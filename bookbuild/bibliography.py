@@ -37,9 +37,15 @@ class CitationError(ChapterError):
 @dataclasses.dataclass
 class Work:
     key: str
-    names: str       # "Huang et al.", "Ioffe and Szegedy"
+    authors: tuple   # their last names: ('Huang', 'Liu', ...)
     year: str        # "2017", "2016a"
     html: str        # the entry as pybtex formats it
+
+    @property
+    def names(self):
+        """"Huang et al.", "Ioffe and Szegedy", in the page's language
+        (asked each time: one bibliography serves every edition)."""
+        return author_names(self.authors)
 
 
 def last_name(person):
@@ -48,11 +54,19 @@ def last_name(person):
                     person.rich_prelast_names + person.rich_last_names)
 
 
-def author_names(entry):
+def authors(entry):
     people = entry.persons.get('author') or entry.persons.get('editor') or []
-    names = [last_name(p) for p in people]
-    if not names:
-        return entry.fields.get('title', entry.key)
+    return tuple(last_name(p) for p in people) or (
+        entry.fields.get('title', entry.key),)
+
+
+def shown(names):
+    """What of the authors a citation shows, in any language: all of one
+    or two, else the first (et al.)."""
+    return names if len(names) <= 2 else (names[0], ...)
+
+
+def author_names(names):
     if len(names) == 1:
         return names[0]
     if len(names) == 2:
@@ -77,19 +91,21 @@ class Bibliography:
         formatted = {e.key: e.text.render(backend)
                      for e in style.format_entries(data.entries.values())}
         entries = data.entries
-        # Authors and year, then a letter where they are not enough.
-        plain = {key: (author_names(e), e.fields.get('year', 'n.d.'))
+        # Authors and year as a citation shows them ("He et al."), then a
+        # letter where they are not enough.
+        plain = {key: (shown(authors(e)), e.fields.get('year', 'n.d.'))
                  for key, e in entries.items()}
         same = {}
         for key in sorted(entries, key=lambda k: entries[k].fields
                           .get('title', '').lower()):
             same.setdefault(plain[key], []).append(key)
         self.works = {}
-        for (names, year), keys in same.items():
+        for (_names, year), keys in same.items():
             for i, key in enumerate(keys):
                 suffix = 'abcdefghijklmnopqrstuvwxyz'[i] if len(keys) > 1 \
                     else ''
-                self.works[key] = Work(key, names, year + suffix,
+                self.works[key] = Work(key, authors(entries[key]),
+                                       year + suffix,
                                        formatted[key])
 
     def work(self, key):
@@ -153,7 +169,7 @@ def references_html(bibliography, cited):
     if not cited:
         return ''
     works = sorted((bibliography.works[key] for key in cited),
-                   key=lambda w: (w.names.lower(), w.year))
+                   key=lambda w: ([a.lower() for a in w.authors], w.year))
     items = ''.join(f'<li id="{escape(anchor(w.key))}" class="reference-entry">'
                     f'{w.html}</li>\n' for w in works)
     title = escape(_('References'))

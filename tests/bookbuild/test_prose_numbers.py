@@ -192,6 +192,8 @@ def test_the_rule_catches_a_typed_measurement(text):
     'see [the paper](https://arxiv.org/abs/1608.06993) and MXNet 1.9',
     'for about 15 to 20 percent more computation (Pleiss et al., 2017)',
     'the paper rounds BC-100 to 0.8M parameters',
+    'for about 15 to 20 percent more time {cite:p}`pleiss2017memory`',
+    '{cite:t}`huang2017densely` round BC-100 to 0.8M parameters',
     'DenseNet-121 has 7,978,856 parameters, the count torchvision publishes',
     '```python\nprint(0.891, "15 MiB")\n```',
 ])

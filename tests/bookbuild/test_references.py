@@ -200,6 +200,13 @@ def test_the_vietnamese_edition_keeps_the_numbers(book):
     for name in ('alpha', 'beta'):
         assert (set(anchors(vi[name])) == set(anchors(english[name])))
     assert 'VI References</h2>' in vi['beta']
+    # Citations in the edition's words, with the same years and letters.
+    assert anchors(vi['beta'])['#bib-huang2017densely'] == \
+        'VI Huang et al., 2017'
+    assert anchors(vi['beta'])['#bib-he2016identity'] == \
+        'VI He et al. (2016b)'
+    assert anchors(english['beta'])['#bib-huang2017densely'] == \
+        'Huang et al., 2017'
 
 
 @pytest.mark.parametrize('source, translation, problem', [
