@@ -20,6 +20,7 @@ import sys
 
 from bookbuild import FRAMEWORKS
 from bookbuild.files import blocking_file, display_path
+from bookbuild.order import book_chapters
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
 
@@ -99,9 +100,7 @@ class Layout:
             paths = [pathlib.Path(n) if pathlib.Path(n).suffix == '.md'
                      else folder / f'{n}.md' for n in names]
         else:
-            # By stem, so that a chapter comes before those that extend its
-            # name: densenet, then densenet-memory.
-            paths = sorted(folder.glob('*.md'), key=lambda p: p.stem)
+            paths = book_chapters(folder)
         for p in paths:
             if not p.is_file():
                 raise BuildError(f'{p}: no such chapter')
@@ -137,12 +136,30 @@ def build_notebooks(layout, chapters, frameworks, progress):
     return result
 
 
+def check_references(layout, chapters):
+    """The chapters' cross-references and citations resolve: a dangling
+    one stops the build before hours of execution, with its file and line
+    (the render checks them again, for the English and each edition)."""
+    from bookbuild import bibliography, crossref
+    from bookbuild.source import read_chapter
+    known = book_chapters(layout.root / 'chapters')
+    book = crossref.Book.of(known + [
+        c for c in chapters
+        if c.resolve() not in {k.resolve() for k in known}])
+    for path in chapters:
+        chapter = read_chapter(path)
+        crossref.check_references(chapter, book)
+        bibliography.check_citations(
+            chapter, bibliography.bibliography_of(path.parent))
+
+
 def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
                max_output_lines=MAX_OUTPUT_LINES):
     from bookbuild.execute import execute_notebook
     from bookbuild.merge import merge_chapter
     from bookbuild.render.book import render_book
 
+    check_references(layout, chapters)
     split = build_notebooks(layout, chapters, frameworks, progress)
     merged = []
     for chapter, notebooks in split.items():

@@ -32,6 +32,7 @@ def parser():
           .use(myst_role_plugin))
     md.core.ruler.push('d2l_headings', number_headings)
     md.core.ruler.push('d2l_figures', mark_figures)
+    md.core.ruler.push('d2l_labels', mark_labels)
     md.core.ruler.push('d2l_role_lines', mark_role_lines)
     return md
 
@@ -104,6 +105,23 @@ def mark_figures(state):
             tokens[i - 1].meta['figure'] = True
             tokens[i + 1].meta['figure'] = True
             content[0].meta['figure'] = True
+
+
+def mark_labels(state):
+    """A (target)= right above a figure or a heading labels it: the
+    figure or heading learns its label (bookbuild.crossref numbers it),
+    and the target, whose anchor the figure then carries, its figure."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens[:-1]):
+        if token.type != 'myst_target':
+            continue
+        following = tokens[i + 1]
+        if following.type == 'paragraph_open' and \
+                following.meta.get('figure'):
+            following.meta['label'] = token.content
+            token.meta['figure'] = True
+        elif following.type == 'heading_open':
+            following.meta['label'] = token.content
 
 
 def mark_role_lines(state):

@@ -19,7 +19,8 @@ import nbformat
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS, answers
+from bookbuild import (FRAMEWORK_LABELS, FRAMEWORKS, answers, bibliography,
+                       crossref, order)
 from bookbuild.files import copy_atomically, display_path, write_atomically
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.render.cells import render_cells
@@ -49,11 +50,14 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
     """
     html_dir = pathlib.Path(html_dir)
     book_title = _(book_title)
-    pages = [render_chapter(nbformat.read(path, as_version=4), source_root,
-                            notebooks_dir, book_title=book_title,
-                            edition=edition,
-                            max_output_lines=max_output_lines)
-             for path in merged_paths]
+    notebooks = [nbformat.read(path, as_version=4) for path in merged_paths]
+    book = book_labels([chapter_source_path(nb.metadata.get('d2l_book', {}),
+                                            pathlib.Path(source_root))
+                        for nb in notebooks])
+    pages = [render_chapter(nb, source_root, notebooks_dir,
+                            book_title=book_title, edition=edition,
+                            max_output_lines=max_output_lines, book=book)
+             for nb in notebooks]
     check_unique_names(pages)
     index = render_index(pages, book_title, edition=edition)
     static = static_files() if write_static else {}
@@ -70,6 +74,18 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
     return written
 
 
+def book_labels(sources):
+    """The labels and numbers of the book the chapters at `sources`
+    belong to (bookbuild.crossref): every chapter beside them, in the
+    book's order, whether this build renders it or not; then any chapter
+    named by a path outside."""
+    paths = []
+    for folder in dict.fromkeys(path.parent for path in sources):
+        paths += order.book_chapters(folder)
+    paths += [path for path in sources if path not in paths]
+    return crossref.Book.of([path for path in paths if path.is_file()])
+
+
 def check_unique_names(pages):
     seen = {}
     for page in pages:
@@ -82,8 +98,11 @@ def check_unique_names(pages):
 # ---------------------------------------------------------------- a chapter
 
 def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
-                   edition=ENGLISH, max_output_lines=MAX_OUTPUT_LINES):
-    """Render one merged notebook into a ChapterPage (not written yet)."""
+                   edition=ENGLISH, max_output_lines=MAX_OUTPUT_LINES,
+                   book=None):
+    """Render one merged notebook into a ChapterPage (not written yet).
+    `book`: the labels its references may point at (bookbuild.crossref;
+    by default those of the chapters beside it)."""
     meta = nb.metadata.get('d2l_book', {})
     source_root = pathlib.Path(source_root)
     source_path = chapter_source_path(meta, source_root)
@@ -98,11 +117,15 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
                          code_lexer(nb), meta.get('image_sources', {}),
                          meta.get('glue', {}),
                          max_output_lines=max_output_lines)
+    ctx.book = book or book_labels([source_path])
+    ctx.chapter_number = ctx.book.chapters.get(page.name)
+    ctx.bibliography = bibliography.bibliography_of(source_path.parent)
     markdown = markdown_renderer()
     env = {'chapter': ctx, 'markdown': markdown, 'headings': [],
            'slugs': set()}
     body = answers.render_with_answers(
         nb.cells, lambda cells: render_cells(cells, ctx, markdown, env))
+    body += bibliography.references_html(ctx.bibliography, ctx.cited)
     notebooks = notebook_files(page, frameworks, pathlib.Path(notebooks_dir))
     intro = (run_banner(page.runs, frameworks) + download_links(notebooks)
              + table_of_contents(env['headings'], markdown, env))

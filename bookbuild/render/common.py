@@ -58,10 +58,25 @@ class ChapterContext:
         self.max_output_lines = max_output_lines
         self.line = 0                     # source line of the current cell
         self.counters = {}
+        # The book's labels and numbers (bookbuild.crossref.Book), this
+        # chapter's number in it, the works it may cite
+        # (bookbuild.bibliography) and those it has cited, in order.
+        self.book = None
+        self.chapter_number = None
+        self.bibliography = None
+        self.cited = []
 
     def next_number(self, kind):
         self.counters[kind] = self.counters.get(kind, 0) + 1
         return self.counters[kind]
+
+    def number(self, kind):
+        """The next number of a `kind` of thing, "2.3" in the book's
+        third chapter."""
+        number = self.next_number(kind)
+        if self.chapter_number is None:
+            return str(number)
+        return f'{self.chapter_number}.{number}'
 
     def error(self, message, line=None):
         return RenderError(f'{self.page.source}:{line or self.line}: {message}')

@@ -7,7 +7,7 @@ import urllib.parse
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bookbuild import glue, myst
+from bookbuild import bibliography, crossref, glue, myst
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.myst import ADMONITIONS, plain_text
 from bookbuild.render.common import esc, highlight_code
@@ -26,8 +26,7 @@ def markdown_renderer():
         'math_block_label': render_labelled_math,
         'math_block_eqno': render_labelled_math,
         'amsmath': lambda *a: math_html(a[1][a[2]].content, True),
-        'myst_target': lambda *a: (f'<span class="target" '
-                                   f'id="{esc(a[1][a[2]].content)}"></span>'),
+        'myst_target': render_target,
         'myst_line_comment': lambda *a: '',
         'myst_block_break': lambda *a: '',
         'myst_role': render_role,
@@ -53,14 +52,29 @@ def math_html(tex, display):
 
 
 def render_labelled_math(renderer, tokens, idx, options, env):
+    """A labelled equation, numbered by the book (bookbuild.crossref):
+    KaTeX sets the number at the right, as \\tag."""
     token = tokens[idx]
+    number = env['chapter'].book.number(token.info)
+    tex = token.content.strip()
+    if number is not None:
+        tex = f'{tex} \\tag{{{number}}}'
     return (f'<div class="equation" id="{esc(token.info)}">'
-            f'{math_html(token.content, True)}</div>\n')
+            f'{math_html(tex, True)}</div>\n')
+
+
+def render_target(renderer, tokens, idx, options, env):
+    """A (label)= target; above a figure, the figure carries its id."""
+    token = tokens[idx]
+    if token.meta.get('figure'):
+        return ''
+    return f'<span class="target" id="{esc(token.content)}"></span>'
 
 
 def render_paragraph_open(renderer, tokens, idx, options, env):
     if tokens[idx].meta.get('figure'):
-        return '<figure>\n'
+        label = tokens[idx].meta.get('label')
+        return f'<figure id="{esc(label)}">\n' if label else '<figure>\n'
     return renderer.renderToken(tokens, idx, options, env)
 
 
@@ -81,7 +95,7 @@ def render_image(renderer, tokens, idx, options, env):
     img = f'<img src="{esc(src)}" alt="{esc(alt)}"{title_attr}>'
     if not token.meta.get('figure'):
         return img
-    number = ctx.next_number('figure')
+    number = ctx.number('figure')
     caption = renderer.renderInline(token.children or [], options, env)
     label = esc(_('Figure {number}.').format(number=number))
     return (f'{img}\n<figcaption><span class="figure-number">{label}'
@@ -161,11 +175,27 @@ def render_role(renderer, tokens, idx, options, env):
     name, content = token.meta.get('name', ''), token.content
     if name == 'math':
         return math_html(content, False)
-    if name in ('ref', 'numref', 'eq', 'doc'):
+    if name in crossref.ROLES:
+        ctx = env['chapter']
+        try:
+            return ctx.book.reference_html(name, content, ctx.page.name)
+        except ValueError as e:
+            raise crossref.CrossReferenceError(
+                ctx.page.source, ctx.line + token.meta.get('line', 0),
+                str(e)) from None
+    if name in bibliography.ROLES:
+        ctx = env['chapter']
+        try:
+            return bibliography.citation_html(name, content,
+                                              ctx.bibliography, ctx.cited)
+        except ValueError as e:
+            raise bibliography.CitationError(
+                ctx.page.source, ctx.line + token.meta.get('line', 0),
+                str(e)) from None
+    if name == 'doc':
         match = re.match(r'(.*?)\s*<([^>]+)>$', content)
         text, target = (match[1], match[2]) if match else (content, content)
-        href = (re.sub(r'\.md$', '', target) + '.html' if name == 'doc'
-                else f'#{target}')
+        href = re.sub(r'\.md$', '', target) + '.html'
         return f'<a href="{esc(href)}">{esc(text)}</a>'
     if name in ('sub', 'sup'):
         return f'<{name}>{esc(content)}</{name}>'

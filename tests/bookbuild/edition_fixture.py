@@ -23,6 +23,7 @@ CHAPTER = FRONT_MATTER + textwrap.dedent("""
     Dense blocks concatenate where residual blocks add: $[\\mathbf{x}, f(\\mathbf{x})]$
     keeps both parts, and `torch.cat` joins them.
 
+    (fig-block)=
     ![A block and its concatenation.](img/block.svg)
 
     ## Growth

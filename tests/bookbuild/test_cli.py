@@ -215,3 +215,23 @@ def test_a_chapter_named_by_a_path_outside_the_book_is_split(book, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert f'split {outside} -> 4 notebooks' in run.stderr
+
+
+@pytest.mark.parametrize('role, problem', [
+    ('{numref}`fig-nowhere`', "unknown reference 'fig-nowhere'"),
+    ('{cite:p}`nobody2020`', '{cite:p}`nobody2020`: there is no references.bib'),
+])
+def test_a_dangling_reference_stops_the_build_before_it_executes(
+        book, role, problem):
+    """The references and citations are checked before any cell runs: an
+    author hears of a typo in seconds, not after the training."""
+    chapter = book / 'chapters' / 'small.md'
+    text = chapter.read_text().replace('Some prose', f'See {role}. Some prose')
+    chapter.write_text(text)
+    result = build(book)
+    assert result.returncode == 1
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if role in t)
+    assert f'small.md:{line}: {problem}' in result.stderr
+    assert 'executed in' not in result.stderr
+    assert not (book / 'build' / 'executed').exists() or \
+        not any((book / 'build' / 'executed').iterdir())

@@ -20,7 +20,7 @@ a sentence may not hold a *measured-looking figure*:
 A figure from the literature passes when its sentence names its source:
 an author-year citation (Pleiss et al., 2017), "the paper", or the library
 that publishes it ("the count torchvision publishes"; "the published
-figure" names nobody). Anything else that must
+figure" names nobody), or a {cite} role. Anything else that must
 stay typed (arithmetic the reader can redo) is listed in ALLOWED with the
 reason, per chapter; an entry that no longer matches fails too.
 """
@@ -63,7 +63,9 @@ SOURCE = re.compile(
     r"|\b(?:torchvision|Keras|PyTorch|TensorFlow|JAX|Flax|MXNet)(?:'s)?"
     r'\s+(?:\w+\s+)?publish'
     # a repository named by its address is a source too
-    r'|github\.com/[\w.-]+/[\w.-]+')
+    r'|github\.com/[\w.-]+/[\w.-]+'
+    # a citation of chapters/references.bib ({cite:t}`huang2017densely`)
+    r'|\{cite(?::[pt])?\}`[^`]+`')
 # Figures a chapter may type although they look measured: each with why.
 ALLOWED = {
     'densenet.md': [
@@ -190,6 +192,8 @@ def test_the_rule_catches_a_typed_measurement(text):
     'see [the paper](https://arxiv.org/abs/1608.06993) and MXNet 1.9',
     'for about 15 to 20 percent more computation (Pleiss et al., 2017)',
     'the paper rounds BC-100 to 0.8M parameters',
+    'for about 15 to 20 percent more time {cite:p}`pleiss2017memory`',
+    '{cite:t}`huang2017densely` round BC-100 to 0.8M parameters',
     'DenseNet-121 has 7,978,856 parameters, the count torchvision publishes',
     '```python\nprint(0.891, "15 MiB")\n```',
 ])
