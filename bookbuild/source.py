@@ -12,6 +12,7 @@ import pathlib
 import re
 
 from bookbuild import FRAMEWORKS
+from d2l_local import cell_framework, tagged_frameworks
 
 # Tags a code cell may carry besides its framework. Anything else is a typo
 # (most likely of a framework name) and stops the build.
@@ -60,8 +61,7 @@ class Cell:
     @property
     def framework(self):
         """The framework a code cell belongs to, or None for a shared cell."""
-        found = [t for t in self.tags if t in FRAMEWORKS]
-        return found[0] if found else None
+        return cell_framework(self.tags)
 
     @property
     def first_line(self):
@@ -180,7 +180,7 @@ def _validate_tags(cell, path):
     if isinstance(tags, str):
         raise ChapterError(path, line, f'tags must be a list such as '
                            f'[pytorch], not {tags!r}')
-    frameworks = [t for t in tags if t in FRAMEWORKS]
+    frameworks = tagged_frameworks(tags)
     unknown = [t for t in tags if t not in FRAMEWORKS and t not in OTHER_TAGS]
     if unknown:
         raise ChapterError(
