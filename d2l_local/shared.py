@@ -30,6 +30,8 @@ from d2l_local import GLUE_MIME
 # The run modes have their own module (the standard library only), which
 # the build reads too; the framework modules take them from here.
 from d2l_local.run_modes import MODE_VARIABLE, RUN_MODES, RunMode, run_mode
+# The Trainers' lines have their own module, beside the reader the build uses.
+from d2l_local.training_summary import memory_line, metrics_text, summary_line
 
 # --------------------------------------------------------------------------
 # Start-up noise of native libraries
@@ -665,7 +667,7 @@ class TrainingLog:
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
         line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
-                f'{_metrics(row)} ({seconds:.1f} s, '
+                f'{metrics_text(row)} ({seconds:.1f} s, '
                 f'{row["examples_per_sec"]:.0f} examples/s)')
         if not in_notebook():
             print(line, file=self.stream, flush=True)
@@ -679,31 +681,13 @@ class TrainingLog:
             return 'no epoch finished'
         last = self.history[-1]
         total = time.perf_counter() - self._start
-        return (f'{_metrics(last)}; '
-                f'{len(self.history)} epoch(s) in {total:.1f} s '
-                f'({total / len(self.history):.1f} s/epoch)'
-                + (f'; {memory}' if memory else ''))
-
-
-def _metrics(row):
-    """An epoch's losses and accuracy; a model without an accuracy (a
-    regression) reports none rather than nan."""
-    text = (f'train loss {row["train_loss"]:.3f}, '
-            f'val loss {row["val_loss"]:.3f}')
-    if not np.isnan(row['val_acc']):
-        text += f', val acc {row["val_acc"]:.3f}'
-    return text
+        return summary_line(last, len(self.history), total, memory)
 
 
 def peak_host_memory():
     """The most memory this process has held so far (its peak resident
     set), in bytes: where a model trains on the CPU, its tensors are in it."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB
-
-
-def memory_line(peak_bytes, what):
-    """The Trainers' summary of memory, one format in every framework."""
-    return f'peak memory {peak_bytes / 2**20:,.0f} MiB ({what})'
 
 
 def host_memory_line():

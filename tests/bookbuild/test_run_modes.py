@@ -2,7 +2,6 @@
 build's command line, the page's run banner and d2l_local."""
 import ast
 import pathlib
-import sys
 
 from bookbuild import cli
 from bookbuild.render.page import run_banner
@@ -11,26 +10,6 @@ from d2l_local import run_modes
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TINY = run_modes.RunMode('tiny', 1, 10, 10, 8,
                          'a made-up mode of this test')
-
-
-def imported_modules(path):
-    tree = ast.parse(path.read_text(encoding='utf-8'))
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            names.add(node.module or '')
-    return names
-
-
-def test_the_run_modes_import_only_the_standard_library():
-    """Both the build's environment (no numpy) and every framework's
-    environment (no bookbuild) import them."""
-    outside = {name for name in imported_modules(
-        ROOT / 'd2l_local' / 'run_modes.py')
-        if name.split('.')[0] not in sys.stdlib_module_names}
-    assert outside == set()
 
 
 def test_a_mode_added_in_one_place_reaches_the_cli_and_the_page(monkeypatch):
