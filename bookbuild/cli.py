@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from bookbuild import FRAMEWORKS
+from bookbuild.errors import BookError
 from bookbuild.files import blocking_file, display_path
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
@@ -27,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ACCELERATORS = ('cpu', 'cuda')
 
 
-class BuildError(RuntimeError):
+class BuildError(BookError, RuntimeError):
     pass
 
 
@@ -273,13 +274,6 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    from bookbuild.editions import EditionError
-    from bookbuild.execute import ExecutionError
-    from bookbuild.i18n.catalogs import CatalogError
-    from bookbuild.merge import MergeError
-    from bookbuild.render.common import RenderError
-    from bookbuild.source import ChapterError
-
     args = parse_args(sys.argv[1:] if argv is None else argv)
     progress = Progress()
     try:
@@ -303,8 +297,7 @@ def main(argv=None):
                 layout.merged, layout.html, layout.editions)
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress, args.max_output_lines)
-    except (BuildError, ChapterError, ExecutionError, MergeError,
-            RenderError, CatalogError, EditionError) as e:
+    except BookError as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

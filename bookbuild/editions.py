@@ -22,6 +22,7 @@ import pathlib
 import nbformat
 
 from bookbuild import glue, myst
+from bookbuild.errors import BookError
 from bookbuild.files import write_atomically, write_notebook_atomically
 from bookbuild.i18n import catalogs, diagrams, messages
 from bookbuild.i18n.furniture import translating
@@ -32,7 +33,7 @@ from bookbuild.source import read_chapter
 from bookbuild.split import carry_outputs, chapter_notebook
 
 
-class EditionError(RuntimeError):
+class EditionError(BookError, RuntimeError):
     pass
 
 

@@ -22,6 +22,7 @@ import time
 import nbformat
 
 from bookbuild.envfile import lock_pins
+from bookbuild.errors import BookError
 from bookbuild.glue import substitute_notebook
 from bookbuild.files import write_notebook_atomically
 from bookbuild.progress import FileTail, Progress, for_stream
@@ -33,7 +34,7 @@ EXECUTOR_VERSION = '1'
 TRACEBACK_LINES = 12
 
 
-class ExecutionError(RuntimeError):
+class ExecutionError(BookError, RuntimeError):
     """A cell failed or timed out, or the kernel is missing."""
 
 

@@ -9,12 +9,13 @@ the cells recorded for the prose (d2l.glue) in
 import nbformat
 
 from bookbuild import answers, glue
+from bookbuild.errors import BookError
 from bookbuild.files import write_notebook_atomically
 from bookbuild.source import read_chapter
 from bookbuild.split import carry_outputs, chapter_notebook, notebook_name
 
 
-class MergeError(RuntimeError):
+class MergeError(BookError, RuntimeError):
     pass
 
 

@@ -12,6 +12,7 @@ import pathlib
 import re
 
 from bookbuild import FRAMEWORKS
+from bookbuild.errors import LocatedError
 from d2l_local import cell_framework, tagged_frameworks
 
 # Tags a code cell may carry besides its framework. Anything else is a typo
@@ -37,12 +38,8 @@ EXERCISE_ITEM = re.compile(r'^(?P<number>\d+)[.)]\s')
 HEADING = re.compile(r'^#{1,6}\s')
 
 
-class ChapterError(ValueError):
+class ChapterError(LocatedError, ValueError):
     """Bad input in a chapter, with the file and line at fault."""
-
-    def __init__(self, path, line, message):
-        self.path, self.line = path, line
-        super().__init__(f'{path}:{line}: {message}')
 
 
 @dataclasses.dataclass

@@ -29,6 +29,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import (PoFileError, generate_po, normalize,
                                    read_po, unescape)
 
+from bookbuild.errors import LocatedError
 from bookbuild.i18n import diagrams, messages
 from bookbuild.files import display_path, write_atomically
 
@@ -45,12 +46,8 @@ FURNITURE_BESIDE = ('d2l_local/run_modes.py',)
 WIDTH = 76
 
 
-class CatalogError(ValueError):
+class CatalogError(LocatedError, ValueError):
     """A catalog that cannot be read, with its file and line."""
-
-    def __init__(self, path, line, message):
-        self.path, self.line = path, line
-        super().__init__(f'{path}:{line}: {message}')
 
 
 # ---------------------------------------------------------------- files
