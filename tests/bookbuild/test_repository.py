@@ -61,3 +61,21 @@ def test_public_names_are_defined_in_the_order_of_all(framework):
     positions = [order.index(n) for n in names]
     assert positions == sorted(positions), \
         f'{framework}: definitions are not in the order of __all__'
+
+
+def test_files_import_from_helper_modules_not_from_other_tests():
+    """A test file imported by another runs its module-level code twice
+    under two names, and its tests' fixtures leak into the importer:
+    what tests share lives in a helper module or a conftest.py."""
+    found = []
+    for path in sorted((ROOT / 'tests').rglob('*.py')):
+        tree = ast.parse(path.read_text(encoding='utf-8'))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names]
+                     if isinstance(node, ast.Import) else
+                     [node.module or ''] if isinstance(node, ast.ImportFrom)
+                     else [])
+            found += [f'{path.relative_to(ROOT)}:{node.lineno}: {name}'
+                      for name in names
+                      if name.split('.')[-1].startswith('test_')]
+    assert found == []
