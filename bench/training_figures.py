@@ -7,7 +7,8 @@ EXECUTED_DIR defaults to build/executed (what `make html` writes; the GPU
 jobs of .github/workflows/book.yml upload it). The figures are read from what
 the Trainers printed in the notebooks: the line that opens each fit
 (`run mode: ...; device: ...`) and the summary that closes it (`train loss
-..., val acc ...; N epoch(s) in T s (S s/epoch); peak memory M MiB (...)`).
+..., val acc ...; N epoch(s) in T s (S s/epoch); peak memory M MiB (...)`),
+read by d2l_local/training_summary.py, beside the code that writes it.
 """
 import pathlib
 import re
@@ -15,10 +16,8 @@ import sys
 
 import nbformat
 
-SUMMARY = re.compile(
-    r'val acc (?P<acc>[\d.]+); (?P<epochs>\d+) epoch\(s\) in (?P<total>[\d.]+)'
-    r' s \((?P<per_epoch>[\d.]+) s/epoch\)(?:; peak memory (?P<mib>[\d,]+) '
-    r'MiB \((?P<where>[^)]*)\))?')
+from d2l_local.training_summary import read_summaries
+
 DEVICE = re.compile(r'^run mode: .*; device: (?P<device>.*)$', re.M)
 
 
@@ -36,15 +35,18 @@ def fits(path):
     devices, rows = [], []
     for text in stream_text(nb):
         devices += [m['device'] for m in DEVICE.finditer(text)]
-        for m in SUMMARY.finditer(text):
+        for m in read_summaries(text):
+            if not m['val_acc']:
+                continue  # a regression: no accuracy to report
             rows.append({
                 'notebook': path.name, 'framework': run.get('framework', '?'),
                 'mode': run.get('run', {}).get('mode', '?'),
                 'device': devices[len(rows)] if len(devices) > len(rows)
                 else '?',
                 'epochs': int(m['epochs']), 'per_epoch': float(m['per_epoch']),
-                'val_acc': float(m['acc']),
-                'peak': f"{m['mib']} MiB ({m['where']})" if m['mib'] else '-'})
+                'val_acc': float(m['val_acc']),
+                'peak': f"{m['peak_mib']} MiB ({m['memory_where']})"
+                if m['peak_mib'] else '-'})
     return rows
 
 

@@ -19,35 +19,35 @@ import subprocess
 import sys
 
 from bookbuild import FRAMEWORKS
+from bookbuild.errors import BookError
 from bookbuild.files import blocking_file, display_path
 from bookbuild.order import book_chapters
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
+from d2l_local.run_modes import RUN_MODES, run_mode
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-MODES = ('full', 'quick', 'smoke')
 # What the kernels' environments compute on; each has its own lock files
 # (requirements/<framework>.txt and <framework>-cuda.txt), see the Makefile.
 ACCELERATORS = ('cpu', 'cuda')
 
 
-class BuildError(RuntimeError):
+class BuildError(BookError, RuntimeError):
     pass
 
 
 def default_mode():
     """$D2L_MODE, else `full` where a GPU answers, else `quick`."""
-    mode = os.environ.get('D2L_MODE', '').strip().lower()
-    if mode:
-        if mode not in MODES:
-            raise BuildError(f'D2L_MODE={mode!r} is not a run mode; choose '
-                             f'one of {", ".join(MODES)}')
-        return mode
+    try:
+        return run_mode(gpu_found=nvidia_gpu_listed).name
+    except ValueError as e:
+        raise BuildError(str(e)) from e
+
+
+def nvidia_gpu_listed():
     smi = shutil.which('nvidia-smi')
-    if smi and subprocess.run([smi, '-L'], capture_output=True).returncode \
-            == 0:
-        return 'full'
-    return 'quick'
+    return bool(smi) and subprocess.run(
+        [smi, '-L'], capture_output=True).returncode == 0
 
 
 def default_accel():
@@ -288,7 +288,7 @@ def parse_args(argv):
     parser.add_argument('--frameworks', default=','.join(FRAMEWORKS),
                         help='comma-separated subset of ' +
                         ', '.join(FRAMEWORKS))
-    parser.add_argument('--mode', choices=MODES,
+    parser.add_argument('--mode', choices=tuple(RUN_MODES),
                         help='run mode (default: $D2L_MODE, else full with a '
                         'GPU, quick without)')
     parser.add_argument('--accel', choices=ACCELERATORS,
@@ -320,13 +320,6 @@ def parse_args(argv):
 
 
 def main(argv=None):
-    from bookbuild.editions import EditionError
-    from bookbuild.execute import ExecutionError
-    from bookbuild.i18n.catalogs import CatalogError
-    from bookbuild.merge import MergeError
-    from bookbuild.render.common import RenderError
-    from bookbuild.source import ChapterError
-
     args = parse_args(sys.argv[1:] if argv is None else argv)
     progress = Progress()
     try:
@@ -353,8 +346,7 @@ def main(argv=None):
                 layout.merged, layout.html, layout.editions)
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress, args.max_output_lines)
-    except (BuildError, ChapterError, ExecutionError, MergeError,
-            RenderError, CatalogError, EditionError) as e:
+    except BookError as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ import pathlib
 import nbformat
 
 from bookbuild import glue, myst
+from bookbuild.errors import BookError
 from bookbuild.files import write_atomically, write_notebook_atomically
 from bookbuild.i18n import catalogs, diagrams, messages
 from bookbuild.i18n.furniture import translating
@@ -29,10 +30,10 @@ from bookbuild.render.book import render_book
 from bookbuild.render.common import MAX_OUTPUT_LINES
 from bookbuild.render.page import LANGUAGE_NAMES, Edition
 from bookbuild.source import read_chapter
-from bookbuild.split import chapter_notebook
+from bookbuild.split import carry_outputs, chapter_notebook
 
 
-class EditionError(RuntimeError):
+class EditionError(BookError, RuntimeError):
     pass
 
 
@@ -145,15 +146,9 @@ def translated_notebook(chapter, framework, executed_path):
                            'missing; build the English book first')
     executed = nbformat.read(executed_path, as_version=4)
     nb = chapter_notebook(chapter, framework)
-    ran = [c for c in executed.cells if c.cell_type == 'code']
-    code = [c for c in nb.cells if c.cell_type == 'code']
-    if [c.source for c in ran] != [c.source for c in code]:
+    if not carry_outputs(executed, nb, cell_metadata=True):
         raise EditionError(f'{executed_path}: its code differs from '
                            f'{chapter.path}: build the English book first')
-    for cell, done in zip(code, ran):
-        cell.outputs = done.outputs
-        cell.execution_count = done.execution_count
-        cell.metadata = copy.deepcopy(done.metadata)
     nb.metadata = copy.deepcopy(executed.metadata)
     # The translated prose keeps its {glue} references (a placeholder of
     # every message): this framework's values go in, as in English.

@@ -12,7 +12,6 @@ cells recorded with d2l.glue are written where the prose refers to them
 (bookbuild.glue); the cache keeps the prose as split.
 """
 import contextlib
-import copy
 import datetime
 import hashlib
 import os
@@ -23,9 +22,11 @@ import time
 import nbformat
 
 from bookbuild.envfile import lock_pins
+from bookbuild.errors import BookError
 from bookbuild.glue import substitute_notebook
 from bookbuild.files import write_notebook_atomically
 from bookbuild.progress import FileTail, Progress, for_stream
+from bookbuild.split import carry_outputs
 from d2l_local import MODULES as LIBRARY_MODULES
 
 # Bump when the way notebooks are executed changes what they output.
@@ -33,7 +34,7 @@ EXECUTOR_VERSION = '1'
 TRACEBACK_LINES = 12
 
 
-class ExecutionError(RuntimeError):
+class ExecutionError(BookError, RuntimeError):
     """A cell failed or timed out, or the kernel is missing."""
 
 
@@ -72,21 +73,6 @@ def cache_key(nb, framework, mode, library_dir, lock_file):
 
 def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == 'code']
-
-
-def transplant_outputs(executed, fresh):
-    """A copy of `fresh` (just split) carrying the outputs of `executed`
-    (an earlier run of the same code cells)."""
-    result = copy.deepcopy(fresh)
-    old, new = code_cells(executed), code_cells(result)
-    if [c.source for c in old] != [c.source for c in new]:
-        raise ExecutionError('the cached notebook does not hold the same '
-                             'code cells as the chapter')
-    for src, dst in zip(old, new):
-        dst.outputs = src.outputs
-        dst.execution_count = src.execution_count
-    result.metadata['d2l_book']['run'] = executed.metadata['d2l_book']['run']
-    return result
 
 
 @contextlib.contextmanager
@@ -226,10 +212,14 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
                                f'{framework}-{key[:20]}.ipynb')
     if cached_path.exists():
         executed = nbformat.read(cached_path, as_version=4)
-        result = transplant_outputs(executed, nb)
-        write_notebook_atomically(substitute_notebook(result), out_path)
+        if not carry_outputs(executed, nb):
+            raise ExecutionError('the cached notebook does not hold the same '
+                                 'code cells as the chapter')
+        run = nb.metadata['d2l_book']['run'] = \
+            executed.metadata['d2l_book']['run']
+        write_notebook_atomically(substitute_notebook(nb), out_path)
         return {'path': pathlib.Path(out_path), 'cached': True,
-                'seconds': result.metadata['d2l_book']['run']['seconds'],
+                'seconds': run['seconds'],
                 'key': key}
 
     start = time.perf_counter()

@@ -9,12 +9,13 @@ the cells recorded for the prose (d2l.glue) in
 import nbformat
 
 from bookbuild import answers, glue
+from bookbuild.errors import BookError
 from bookbuild.files import write_notebook_atomically
 from bookbuild.source import read_chapter
-from bookbuild.split import chapter_notebook, notebook_name
+from bookbuild.split import carry_outputs, chapter_notebook, notebook_name
 
 
-class MergeError(RuntimeError):
+class MergeError(BookError, RuntimeError):
     pass
 
 
@@ -34,15 +35,14 @@ def merge_chapter(chapter_path, executed_paths, out_path):
         executed = nbformat.read(path, as_version=4)
         notebooks[framework] = executed
         expected = chapter_notebook(chapter, framework)
-        ran = [c for c in executed.cells if c.cell_type == 'code']
-        want = [c for c in expected.cells if c.cell_type == 'code']
-        if [c.source for c in ran] != [c.source for c in want]:
+        if not carry_outputs(executed, expected):
             raise MergeError(
                 f'{path}: its code cells differ from {chapter.path} for '
                 f'{framework}: it is stale; execute the chapter again')
-        for cell, ref in zip(ran, want):
-            index = ref.metadata['d2l_book']['index']
-            outputs.setdefault(index, {})[framework] = cell.outputs
+        for cell in expected.cells:
+            if cell.cell_type == 'code':
+                index = cell.metadata['d2l_book']['index']
+                outputs.setdefault(index, {})[framework] = cell.outputs
         run = dict(executed.metadata['d2l_book'].get('run', {}))
         run['notebook'] = notebook_name(chapter.name, framework)
         merged.metadata['d2l_book']['runs'][framework] = run

@@ -12,6 +12,8 @@ import pathlib
 import re
 
 from bookbuild import FRAMEWORKS
+from bookbuild.errors import LocatedError
+from d2l_local import cell_framework, tagged_frameworks
 
 # Tags a code cell may carry besides its framework. Anything else is a typo
 # (most likely of a framework name) and stops the build.
@@ -36,12 +38,8 @@ EXERCISE_ITEM = re.compile(r'^(?P<number>\d+)[.)]\s')
 HEADING = re.compile(r'^#{1,6}\s')
 
 
-class ChapterError(ValueError):
+class ChapterError(LocatedError, ValueError):
     """Bad input in a chapter, with the file and line at fault."""
-
-    def __init__(self, path, line, message):
-        self.path, self.line = path, line
-        super().__init__(f'{path}:{line}: {message}')
 
 
 @dataclasses.dataclass
@@ -60,8 +58,7 @@ class Cell:
     @property
     def framework(self):
         """The framework a code cell belongs to, or None for a shared cell."""
-        found = [t for t in self.tags if t in FRAMEWORKS]
-        return found[0] if found else None
+        return cell_framework(self.tags)
 
     @property
     def first_line(self):
@@ -180,7 +177,7 @@ def _validate_tags(cell, path):
     if isinstance(tags, str):
         raise ChapterError(path, line, f'tags must be a list such as '
                            f'[pytorch], not {tags!r}')
-    frameworks = [t for t in tags if t in FRAMEWORKS]
+    frameworks = tagged_frameworks(tags)
     unknown = [t for t in tags if t not in FRAMEWORKS and t not in OTHER_TAGS]
     if unknown:
         raise ChapterError(

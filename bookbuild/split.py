@@ -7,6 +7,7 @@ of their markdown cells, so a downloaded notebook shows them too; an SVG
 diagram travels with its PNG twin (see bookbuild/jupyter/pngtwin.py).
 """
 import base64
+import copy
 import mimetypes
 import pathlib
 import re
@@ -115,6 +116,24 @@ def chapter_notebook(chapter, framework):
             nb.cells.append(_code_cell(cell, code_index))
         code_index += 1
     return nb
+
+
+def carry_outputs(executed, fresh, cell_metadata=False):
+    """Give the code cells of `fresh` (a notebook just split) the outputs
+    and execution counts of `executed` (an earlier run), and with
+    `cell_metadata` their metadata too, provided the two hold the same
+    code cells in the same order. Returns False, changing nothing, where
+    the code differs: those outputs are not this code's."""
+    ran = [c for c in executed.cells if c.cell_type == 'code']
+    code = [c for c in fresh.cells if c.cell_type == 'code']
+    if [c.source for c in ran] != [c.source for c in code]:
+        return False
+    for cell, done in zip(code, ran):
+        cell.outputs = done.outputs
+        cell.execution_count = done.execution_count
+        if cell_metadata:
+            cell.metadata = copy.deepcopy(done.metadata)
+    return True
 
 
 def split_chapter(chapter_path, out_dir, frameworks=FRAMEWORKS):

@@ -10,6 +10,22 @@ LABELS = {'pytorch': 'PyTorch', 'mxnet': 'MXNet', 'jax': 'JAX',
 # The module of each framework, by the name the chapters use for its tab.
 MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'jax': 'jax',
            'tensorflow': 'tensorflow'}
+
+
+def tagged_frameworks(tags):
+    """The frameworks a cell's tags name, in order (the build refuses a
+    cell with more than one)."""
+    return [tag for tag in tags or () if tag in FRAMEWORKS]
+
+
+def cell_framework(tags):
+    """The framework a code cell belongs to, by its tags; None for a cell
+    shared by all. The build (bookbuild.source) and the kernels' skipping
+    of other frameworks' cells (d2l_local.jupyter) both ask this."""
+    found = tagged_frameworks(tags)
+    return found[0] if found else None
+
+
 # The output type a cell's recorded value travels in (d2l_local.shared.glue);
 # the build reads it back from the executed notebooks (bookbuild.glue).
 GLUE_MIME = 'application/vnd.d2l-book.glue+json'

@@ -13,19 +13,13 @@ IPython: every framework environment loads it.
 """
 import os
 
-from d2l_local import FRAMEWORKS, LABELS
+from d2l_local import FRAMEWORKS, LABELS, cell_framework
 
 
 def skip_note(cell_framework, kernel_framework):
     """The output of a cell that belongs to another framework's tab."""
     return (f'[skipped: this cell is for {LABELS[cell_framework]}; this '
             f'kernel runs {LABELS[kernel_framework]}]')
-
-
-def cell_framework(tags):
-    """The framework a cell's tags name, or None for a shared cell."""
-    found = [t for t in tags or () if t in FRAMEWORKS]
-    return found[0] if found else None
 
 
 class OtherFrameworkSkipper:

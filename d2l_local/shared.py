@@ -27,6 +27,11 @@ import zlib
 import numpy as np
 
 from d2l_local import GLUE_MIME
+# The run modes have their own module (the standard library only), which
+# the build reads too; the framework modules take them from here.
+from d2l_local.run_modes import MODE_VARIABLE, RUN_MODES, RunMode, run_mode
+# The Trainers' lines have their own module, beside the reader the build uses.
+from d2l_local.training_summary import memory_line, metrics_text, summary_line
 
 # --------------------------------------------------------------------------
 # Start-up noise of native libraries
@@ -54,91 +59,6 @@ def native_stderr_without(noise):
                     if not any(text in line for text in noise)]
             if kept:
                 print('\n'.join(kept), file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------
-# Run modes
-# --------------------------------------------------------------------------
-
-MODE_VARIABLE = 'D2L_MODE'
-
-
-@dataclasses.dataclass(frozen=True)
-class RunMode:
-    """How much of what the chapter code asks for actually runs.
-
-    `None` means "no cap": the chapter's own value is used.
-    """
-    name: str
-    max_epochs: int | None
-    train_examples: int | None
-    val_examples: int | None
-    max_image_size: int | None
-
-    def describe(self):
-        if self.name == 'full':
-            return 'run mode: full (what the text says: no caps)'
-        caps = [f'at most {self.max_epochs} epoch(s)',
-                f'{_count(self.train_examples)} training and '
-                f'{_count(self.val_examples)} validation examples',
-                f'images at most {self.max_image_size}x{self.max_image_size}']
-        return f'run mode: {self.name} (' + ', '.join(caps) + ')'
-
-    def cap_epochs(self, epochs):
-        return epochs if self.max_epochs is None else min(epochs,
-                                                          self.max_epochs)
-
-    def cap_examples(self, count, train):
-        cap = self.train_examples if train else self.val_examples
-        return count if cap is None else min(count, cap)
-
-    def pick(self, **choices):
-        """The chapter's choice for this mode, e.g. `pick(full=(100, 10),
-        quick=(16, 1), smoke=(10, 1))`: for what the caps do not shrink (a
-        network's depth) or not enough (the epochs of a costly model), written
-        in the cell, so that the reader sees what each mode runs."""
-        if self.name not in choices:
-            raise ValueError(f'run_mode().pick({", ".join(choices)}): no '
-                             f'choice for the run mode {self.name!r}')
-        return choices[self.name]
-
-    def cap_image_size(self, size):
-        """Shrink an (h, w) resize target to the mode's limit, keeping ratio."""
-        h, w = size
-        limit = self.max_image_size
-        if limit is None or max(h, w) <= limit:
-            return (h, w)
-        scale = limit / max(h, w)
-        return (max(1, round(h * scale)), max(1, round(w * scale)))
-
-
-def _count(cap):
-    return 'all' if cap is None else f'{cap:,}'
-
-
-RUN_MODES = {
-    # What the chapter text says.
-    'full': RunMode('full', None, None, None, None),
-    # A short CPU run that still learns: a few minutes per framework. It
-    # validates on the whole test set, so that the accuracies the page
-    # compares across tabs are measured to about +-0.004 (one standard
-    # error on 10,000 images; on 2,000 it would be about +-0.009).
-    'quick': RunMode('quick', 4, 12_000, None, 32),
-    # A handful of batches: proves every cell runs, learns nothing.
-    'smoke': RunMode('smoke', 1, 384, 256, 32),
-}
-
-
-def run_mode(gpu_found=False):
-    """The mode named by $D2L_MODE, else `full` with a GPU and `quick` without."""
-    name = os.environ.get(MODE_VARIABLE, '').strip().lower()
-    if not name:
-        name = 'full' if gpu_found else 'quick'
-    if name not in RUN_MODES:
-        raise ValueError(
-            f'{MODE_VARIABLE}={os.environ[MODE_VARIABLE]!r} is not a run mode; '
-            f'choose one of {", ".join(RUN_MODES)}')
-    return RUN_MODES[name]
 
 
 # --------------------------------------------------------------------------
@@ -747,7 +667,7 @@ class TrainingLog:
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
         line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
-                f'{_metrics(row)} ({seconds:.1f} s, '
+                f'{metrics_text(row)} ({seconds:.1f} s, '
                 f'{row["examples_per_sec"]:.0f} examples/s)')
         if not in_notebook():
             print(line, file=self.stream, flush=True)
@@ -761,31 +681,13 @@ class TrainingLog:
             return 'no epoch finished'
         last = self.history[-1]
         total = time.perf_counter() - self._start
-        return (f'{_metrics(last)}; '
-                f'{len(self.history)} epoch(s) in {total:.1f} s '
-                f'({total / len(self.history):.1f} s/epoch)'
-                + (f'; {memory}' if memory else ''))
-
-
-def _metrics(row):
-    """An epoch's losses and accuracy; a model without an accuracy (a
-    regression) reports none rather than nan."""
-    text = (f'train loss {row["train_loss"]:.3f}, '
-            f'val loss {row["val_loss"]:.3f}')
-    if not np.isnan(row['val_acc']):
-        text += f', val acc {row["val_acc"]:.3f}'
-    return text
+        return summary_line(last, len(self.history), total, memory)
 
 
 def peak_host_memory():
     """The most memory this process has held so far (its peak resident
     set), in bytes: where a model trains on the CPU, its tensors are in it."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB
-
-
-def memory_line(peak_bytes, what):
-    """The Trainers' summary of memory, one format in every framework."""
-    return f'peak memory {peak_bytes / 2**20:,.0f} MiB ({what})'
 
 
 def host_memory_line():

@@ -29,6 +29,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import (PoFileError, generate_po, normalize,
                                    read_po, unescape)
 
+from bookbuild.errors import LocatedError
 from bookbuild.i18n import diagrams, messages
 from bookbuild.files import display_path, write_atomically
 
@@ -39,15 +40,14 @@ PROJECT = 'Dive into DenseNet'
 # bookbuild, whose modules (in its rooms too) mark the furniture's strings
 PACKAGE = pathlib.Path(__file__).resolve().parents[1]
 KEYWORDS = {'_': None, 'N_': None}
+# The page's words defined outside the build: what each run mode means
+# (the run banner), beside the modes that d2l_local and the build share.
+FURNITURE_BESIDE = ('d2l_local/run_modes.py',)
 WIDTH = 76
 
 
-class CatalogError(ValueError):
+class CatalogError(LocatedError, ValueError):
     """A catalog that cannot be read, with its file and line."""
-
-    def __init__(self, path, line, message):
-        self.path, self.line = path, line
-        super().__init__(f'{path}:{line}: {message}')
 
 
 # ---------------------------------------------------------------- files
@@ -215,7 +215,9 @@ def furniture_template(root):
     bookbuild's modules mark with _() or N_()."""
     template = new_catalog(FURNITURE)
     root = pathlib.Path(root).resolve()
-    for path in sorted(PACKAGE.rglob('*.py')):
+    beside = [PACKAGE.parent / name for name in FURNITURE_BESIDE]
+    for path in sorted(PACKAGE.rglob('*.py')) + [p for p in beside
+                                                 if p.is_file()]:
         for line, text, comments, context in extract_from_file(
                 'python', path, keywords=KEYWORDS,
                 comment_tags=('Translators:',)):

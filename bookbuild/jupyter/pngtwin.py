@@ -18,6 +18,8 @@ import struct
 import sys
 import zlib
 
+from bookbuild.errors import BookError
+
 SOURCE_KEY = 'd2l-source-sha256'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 CHROMIUM = '/usr/bin/chromium'
@@ -25,7 +27,7 @@ CHROMIUM = '/usr/bin/chromium'
 SCALE = 2
 
 
-class TwinError(ValueError):
+class TwinError(BookError, ValueError):
     pass
 
 

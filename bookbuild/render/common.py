@@ -8,6 +8,8 @@ import re
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 
+from bookbuild.errors import BookError
+
 # Elements that make the browser fetch something by themselves (as opposed
 # to <a href>, which waits for a click), pointing at another host.
 AUTOLOADED_REMOTE_URL = re.compile(
@@ -24,7 +26,7 @@ AUTOLOADED_REMOTE_URL = re.compile(
 MAX_OUTPUT_LINES = 200
 
 
-class RenderError(RuntimeError):
+class RenderError(BookError, RuntimeError):
     pass
 
 

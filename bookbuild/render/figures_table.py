@@ -8,16 +8,10 @@ from the same weights and see the same batches (d2l_local), so the table is
 a comparison of one experiment run four times.
 """
 import html
-import re
 
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
 from bookbuild.i18n.furniture import gettext as _
-
-# The Trainer's closing line (d2l_local.shared.TrainingLog.summary).
-SUMMARY = re.compile(
-    r'train loss (?P<train_loss>[\d.]+|nan), val loss (?P<val_loss>[\d.]+|nan)'
-    r', val acc (?P<val_acc>[\d.]+|nan); (?P<epochs>\d+) epoch\(s\) in '
-    r'[\d.]+ s \((?P<seconds>[\d.]+) s/epoch\)')
+from d2l_local.training_summary import read_summaries
 
 
 def _text(outputs):
@@ -32,9 +26,11 @@ def final_figures(cells):
     for cell in cells:
         outputs = cell.metadata.get('d2l_book', {}).get('outputs', {})
         for framework, outs in outputs.items():
-            matches = list(SUMMARY.finditer(_text(outs)))
-            if matches:
-                found[framework] = matches[-1].groupdict()
+            # A regression's summary has no accuracy to compare.
+            summaries = [s for s in read_summaries(_text(outs))
+                         if s['val_acc']]
+            if summaries:
+                found[framework] = summaries[-1]
     return found
 
 
@@ -54,7 +50,7 @@ def figures_table(cells):
             f'{html.escape(FRAMEWORK_LABELS[framework])}</th>'
             f'<td>{f["epochs"]}</td><td>{f["train_loss"]}</td>'
             f'<td>{f["val_loss"]}</td><td>{f["val_acc"]}</td>'
-            f'<td>{f["seconds"]}</td></tr>')
+            f'<td>{f["per_epoch"]}</td></tr>')
     caption = _('The four tabs side by side: the same model from the same '
                 'initial weights on the same batches')
     columns = [_('framework'), _('epochs'), _('train loss'), _('val loss'),

@@ -11,6 +11,7 @@ from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
 from bookbuild.i18n.furniture import N_
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.render.common import RenderError, esc
+from d2l_local.run_modes import RUN_MODES
 
 # Each language by its own name, as the language switch shows it.
 LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}
@@ -21,15 +22,6 @@ ASSETS = pathlib.Path(__file__).parent / 'assets'
 KATEX_DIR = pathlib.Path(os.environ.get('D2L_KATEX_DIR',
                                         '/usr/share/javascript/katex'))
 PYGMENTS_STYLE = 'default'
-
-MODE_MEANINGS = {
-    'full': N_('the code ran exactly as written, as the text describes'),
-    'quick': N_('a short CPU run (a subset of the data, fewer epochs, '
-                'smaller images): the model learns, but the numbers fall '
-                'short of what the text describes'),
-    'smoke': N_('a few batches only, to check that every line runs: the '
-                'numbers are not meaningful'),
-}
 
 
 @dataclasses.dataclass
@@ -89,8 +81,8 @@ def run_banner(runs, frameworks):
                 for fw in frameworks))
     meanings = ' '.join(
         f'<span class="mode-meaning"><em>{esc(mode.capitalize())}</em>: '
-        f'{esc(_(MODE_MEANINGS[mode]))}.</span>'
-        for mode in distinct if mode in MODE_MEANINGS)
+        f'{esc(_(RUN_MODES[mode].meaning))}.</span>'
+        for mode in distinct if mode in RUN_MODES)
     dates = sorted({runs.get(fw, {}).get('executed_at', '')[:10]
                     for fw in frameworks} - {''})
     if not dates:

@@ -76,6 +76,48 @@ def test_unknown_framework_and_mode_are_refused(book):
         result.stderr
 
 
+def test_every_error_of_the_build_is_caught_as_one(tmp_path, monkeypatch,
+                                                 capsys):
+    """The command line catches one base class (bookbuild.errors): each
+    error class of the build derives from it, those at a line of a file
+    from LocatedError, and a new one is printed as one line untold."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import bookbuild
+    from bookbuild import cli
+    from bookbuild.errors import BookError, LocatedError
+    classes = {}
+    for info in pkgutil.walk_packages(bookbuild.__path__, 'bookbuild.'):
+        if info.name != 'bookbuild.__main__':
+            module = importlib.import_module(info.name)
+            classes.update({name: c for name, c in inspect.getmembers(
+                module, inspect.isclass) if issubclass(c, Exception)
+                and c.__module__ == info.name})
+    assert {'ChapterError', 'CatalogError', 'GlueError', 'RenderError',
+            'ExecutionError', 'MergeError', 'EditionError'} <= set(classes)
+    assert [name for name, c in classes.items()
+            if not issubclass(c, BookError)] == []
+    assert [name for name in ('ChapterError', 'CatalogError', 'GlueError',
+                              'MessageError')
+            if not issubclass(classes[name], LocatedError)] == []
+
+    class NewError(LocatedError):
+        pass
+
+    def fail(*args):
+        raise NewError(tmp_path / 'small.md', 3, 'a new kind of fault')
+
+    (tmp_path / 'chapters').mkdir()
+    (tmp_path / 'chapters' / 'small.md').write_text(fixture_chapter_text())
+    monkeypatch.setattr(cli, 'build_notebooks', fail)
+    assert cli.main(['notebooks', '--root', str(tmp_path), '--build-dir',
+                     str(tmp_path / 'build')]) == 1
+    assert capsys.readouterr().err == (
+        f'error: {tmp_path / "small.md"}:3: a new kind of fault\n')
+
+
 def test_gpu_outputs_are_cached_apart_from_cpu_outputs(book):
     for fw in FRAMEWORKS:
         (book / 'requirements' / f'{fw}-cuda.txt').write_text('x-cuda==1\n')

@@ -23,7 +23,7 @@ def test_the_last_summary_line_of_each_framework_is_read():
     found = final_figures([cell])
     assert found['pytorch']['val_acc'] == '0.831'
     assert found['jax']['train_loss'] == '0.365'
-    assert found['pytorch']['seconds'] == '17.5'
+    assert found['pytorch']['per_epoch'] == '17.5'
 
 
 def test_a_table_in_the_book_order_with_every_framework_that_trained():

@@ -2,6 +2,7 @@
 the rooms, the rooms use the ground floor, and no import runs back up."""
 import ast
 import pathlib
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / 'bookbuild'
@@ -90,3 +91,35 @@ def imported_packages(path):
                          if isinstance(node, ast.Import) else
                          [node.module or ''] if isinstance(node, ast.ImportFrom)
                          else [])}
+
+
+def test_what_the_build_reads_from_d2l_local_needs_no_framework():
+    """The build's environment has no numpy and no framework, and the
+    framework environments have no bookbuild: a d2l_local module that the
+    build imports (the run modes, a cell's framework, the Trainer's summary
+    line) imports the standard library only."""
+    read = set()
+    for path in PACKAGE.rglob('*.py'):
+        for name in imported_modules(path):
+            if name.split('.')[0] == 'd2l_local':
+                read.add(name)
+    assert {'d2l_local', 'd2l_local.run_modes',
+            'd2l_local.training_summary'} <= read
+    for name in sorted(read):
+        path = ROOT / (name.replace('.', '/') + '.py')
+        if not path.exists():
+            path = ROOT / name.replace('.', '/') / '__init__.py'
+        outside = {m for m in imported_modules(path) if m.split('.')[0]
+                   not in sys.stdlib_module_names | {'d2l_local'}}
+        assert outside == set(), name
+
+
+def imported_modules(path):
+    """The modules a file imports, by their full names."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names

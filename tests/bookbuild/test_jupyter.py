@@ -117,6 +117,22 @@ def test_skip_note_names_both_frameworks():
     assert d2l_jupyter.cell_framework(['answer']) is None
 
 
+def test_the_build_and_the_kernels_ask_one_function_for_a_cells_framework():
+    """The build splits a chapter by the framework of each cell and a d2l
+    kernel skips another framework's cell: both by d2l_local's answer, so
+    they cannot disagree."""
+    import d2l_local
+    from bookbuild import source
+    assert d2l_jupyter.cell_framework is d2l_local.cell_framework
+    assert source.cell_framework is d2l_local.cell_framework
+    for tags, framework in ((['train', 'jax'], 'jax'), (['answer'], None),
+                            ([], None), (None, None),
+                            (['hide-output', 'mxnet'], 'mxnet')):
+        assert d2l_local.cell_framework(tags) == framework
+        cell = source.Cell('code', 'x = 1', 1, tags=list(tags or []))
+        assert cell.framework == framework
+
+
 def test_an_unknown_kernel_framework_is_named(monkeypatch):
     monkeypatch.setenv('D2L_FRAMEWORK', 'torch')
     with pytest.raises(RuntimeError, match="D2L_FRAMEWORK='torch'"):

@@ -9,7 +9,7 @@ import pytest
 from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
 from bookbuild.jupyter import pngtwin
 from bookbuild.source import ChapterError, parse_chapter_text, read_chapter
-from bookbuild.split import split_chapter
+from bookbuild.split import carry_outputs, chapter_notebook, split_chapter
 from chapter_fixture import (FRONT_MATTER, ROOT, code, fixture_chapter_text,
                              tab_group, tiny_png)
 
@@ -202,6 +202,43 @@ def test_unclosed_code_cell(tmp_path):
     message, lines = error_of(text, tmp_path)
     assert 'never closed' in message
     assert f'bad.md:{len(lines) - 1}:' in message
+
+
+def test_outputs_are_carried_only_onto_the_same_code(chapter_file):
+    """One function for the three stages that reuse outputs (the cache,
+    the merge, a translated edition): a fresh split gets an earlier run's
+    outputs where its code cells are the same, and nothing where they
+    differ."""
+    chapter = read_chapter(chapter_file)
+    executed = chapter_notebook(chapter, 'jax')
+    code = [c for c in executed.cells if c.cell_type == 'code']
+    for number, cell in enumerate(code, 1):
+        cell.outputs = [nbformat.v4.new_output(
+            'stream', name='stdout', text=f'output {number}\n')]
+        cell.execution_count = number
+        cell.metadata['ran'] = number
+    # Prose may change: outputs belong to code.
+    executed.cells[0].source += '\nA new sentence.'
+
+    fresh = chapter_notebook(chapter, 'jax')
+    assert carry_outputs(executed, fresh)
+    carried = [c for c in fresh.cells if c.cell_type == 'code']
+    assert [c.outputs[0].text for c in carried] == [
+        f'output {n}\n' for n in range(1, len(code) + 1)]
+    assert [c.execution_count for c in carried] == list(
+        range(1, len(code) + 1))
+    assert all('ran' not in c.metadata for c in carried)
+    assert 'A new sentence' not in fresh.cells[0].source
+
+    with_metadata = chapter_notebook(chapter, 'jax')
+    assert carry_outputs(executed, with_metadata, cell_metadata=True)
+    assert [c.metadata['ran'] for c in with_metadata.cells
+            if c.cell_type == 'code'] == list(range(1, len(code) + 1))
+
+    code[-1].source += '\nprint(2)'
+    stale = chapter_notebook(chapter, 'jax')
+    assert not carry_outputs(executed, stale)
+    assert all(c.outputs == [] for c in stale.cells if c.cell_type == 'code')
 
 
 def test_malformed_code_cell_opening(tmp_path):

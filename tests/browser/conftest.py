@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from bookbuild.render.book import render_book
+from browser_tab import DESKTOP, Watched
 
 # Tests must pass offline: the guard shared by every suite fails a test
 # that opens a network connection (tests/network_guard.py).
@@ -60,6 +61,20 @@ def browser():
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+# A desktop-sized tab of the browser, recording what the page requests and
+# logs (browser_tab.Watched), for any test of the suite.
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def tab(context):
+    return Watched(context)
 
 
 def load_i18n_fixtures():

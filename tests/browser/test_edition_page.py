@@ -11,9 +11,7 @@ import re
 
 import pytest
 
-# the same browser-tab fixtures as the English page's tests
-from test_page import (STORAGE_KEY, context, selected_frameworks,  # noqa: F401
-                       tab, untypeset_formulas)
+from browser_tab import STORAGE_KEY, selected_frameworks, untypeset_formulas
 
 VIETNAMESE_LETTERS = re.compile('[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]',
                                 re.I)

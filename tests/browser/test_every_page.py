@@ -5,8 +5,8 @@ its math, loads its images and fits a phone's width with its answers
 unfolded."""
 import pathlib
 
-from test_page import (PHONE, Watched, broken_images, open_answers,
-                       untypeset_formulas)
+from browser_tab import (PHONE, Watched, broken_images, open_answers,
+                         untypeset_formulas)
 
 
 def pages(rendered_page):

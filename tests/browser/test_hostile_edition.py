@@ -9,8 +9,6 @@ import pathlib
 
 import pytest
 
-from test_page import context, tab  # noqa: F401
-
 PAGES = ['densenet.html', 'densenet-memory.html', 'index.html']
 
 

@@ -172,6 +172,16 @@ def test_pick_gives_the_choice_for_the_mode():
         tiny.pick(**choices)
 
 
+def test_the_modes_are_those_the_build_reads(monkeypatch):
+    """A mode added to d2l_local.run_modes (which the build and the page
+    read) is one the chapters' run_mode() gives."""
+    from d2l_local import run_modes
+    monkeypatch.setitem(run_modes.RUN_MODES, 'tiny',
+                        run_modes.RunMode('tiny', 1, 10, 10, 8))
+    monkeypatch.setenv('D2L_MODE', 'tiny')
+    assert shared.run_mode().describe().startswith('run mode: tiny (')
+
+
 def test_save_hyperparameters():
     class Thing(shared.HyperParameters):
         def __init__(self, a, b=2, c=3):
