@@ -19,6 +19,7 @@ from bookbuild import FRAMEWORKS
 from bookbuild.files import blocking_file, display_path
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
+from bookbuild.toc import TocError, read_toc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODES = ('full', 'quick', 'smoke')
@@ -96,9 +97,8 @@ class Layout:
             paths = [pathlib.Path(n) if pathlib.Path(n).suffix == '.md'
                      else folder / f'{n}.md' for n in names]
         else:
-            # By stem, so that a chapter comes before those that extend its
-            # name: densenet, then densenet-memory.
-            paths = sorted(folder.glob('*.md'), key=lambda p: p.stem)
+            # The book's order, from its one table of contents.
+            paths = [entry.path for entry in read_toc(folder)]
         for p in paths:
             if not p.is_file():
                 raise BuildError(f'{p}: no such chapter')
@@ -305,7 +305,7 @@ def main(argv=None):
             build_html(layout, chapters, frameworks, mode, args.cell_timeout,
                        progress, args.max_output_lines)
     except (BuildError, ChapterError, ExecutionError, MergeError,
-            RenderError, CatalogError, EditionError) as e:
+            RenderError, CatalogError, EditionError, TocError) as e:
         progress.done()
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -465,6 +465,19 @@ def front_matter(chapter):
     return data
 
 
+def chapter_description(chapter):
+    """(text, line) of the chapter's one-line description, the front
+    matter's `description:`, which the book's index shows under its title;
+    ('', 0) without one. Read from the text, so no PyYAML is needed."""
+    for number, text in enumerate(chapter.metadata_text.split('\n'), 2):
+        if text.startswith('description:'):
+            value = text[len('description:'):].strip()
+            if value[:1] in '"\'' and value[-1:] == value[:1] and value:
+                value = value[1:-1]
+            return ' '.join(value.split()), number
+    return '', 0
+
+
 def read_chapter(path, check_front_matter=True):
     """Parse and check a chapter file. The framework environments pass
     `check_front_matter=False` (they have no PyYAML; the build checks)."""
