@@ -468,14 +468,15 @@ def front_matter(chapter):
 def chapter_description(chapter):
     """(text, line) of the chapter's one-line description, the front
     matter's `description:`, which the book's index shows under its title;
-    ('', 0) without one. Read from the text, so no PyYAML is needed."""
-    for number, text in enumerate(chapter.metadata_text.split('\n'), 2):
-        if text.startswith('description:'):
-            value = text[len('description:'):].strip()
-            if value[:1] in '"\'' and value[-1:] == value[:1] and value:
-                value = value[1:-1]
-            return ' '.join(value.split()), number
-    return '', 0
+    ('', 0) without one. (Jupytext keeps the key when the front matter's
+    `jupytext:` has `notebook_metadata_filter: description`.)"""
+    text = front_matter(chapter).get('description')
+    if not text:
+        return '', 0
+    for number, line in enumerate(chapter.metadata_text.split('\n'), 2):
+        if line.startswith('description:'):
+            return ' '.join(str(text).split()), number
+    return ' '.join(str(text).split()), 2
 
 
 def read_chapter(path, check_front_matter=True):
