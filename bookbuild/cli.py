@@ -21,10 +21,11 @@ import sys
 from bookbuild import FRAMEWORKS
 from bookbuild.errors import BookError
 from bookbuild.files import blocking_file, display_path
-from bookbuild.order import book_chapters
+
 from bookbuild.progress import Progress
 from bookbuild.render.common import MAX_OUTPUT_LINES
 from d2l_local.run_modes import RUN_MODES, run_mode
+from bookbuild.toc import book_chapters
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # What the kernels' environments compute on; each has its own lock files

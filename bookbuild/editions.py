@@ -107,6 +107,10 @@ def translate_chapter(merged_path, executed_dir, catalog_file, language,
             book['heading_ids'] = ids
     title = meta.get('title', chapter.title)
     result.metadata['d2l_book']['title'] = translator(title) or title
+    description = meta.get('description', '')
+    if description:
+        result.metadata['d2l_book']['description'] = \
+            translator(description) or description
     result.metadata['d2l_book']['image_sources'] = translate_diagrams(
         chapter, translator, out_dir / 'diagrams' / chapter.name)
     result.metadata['d2l_book']['language'] = language

@@ -11,7 +11,7 @@ import nbformat
 from bookbuild import answers, glue
 from bookbuild.errors import BookError
 from bookbuild.files import write_notebook_atomically
-from bookbuild.source import read_chapter
+from bookbuild.source import chapter_description, read_chapter
 from bookbuild.split import carry_outputs, chapter_notebook, notebook_name
 
 
@@ -27,6 +27,7 @@ def merge_chapter(chapter_path, executed_paths, out_path):
     merged = nbformat.v4.new_notebook()
     merged.metadata['d2l_book'] = {
         'chapter': chapter.name, 'title': chapter.title,
+        'description': chapter_description(chapter)[0],
         'source': str(chapter.path), 'frameworks': list(executed_paths),
         'runs': {}}
     outputs = {}  # code index -> {framework: outputs}

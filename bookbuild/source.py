@@ -462,6 +462,20 @@ def front_matter(chapter):
     return data
 
 
+def chapter_description(chapter):
+    """(text, line) of the chapter's one-line description, the front
+    matter's `description:`, which the book's index shows under its title;
+    ('', 0) without one. (Jupytext keeps the key when the front matter's
+    `jupytext:` has `notebook_metadata_filter: description`.)"""
+    text = front_matter(chapter).get('description')
+    if not text:
+        return '', 0
+    for number, line in enumerate(chapter.metadata_text.split('\n'), 2):
+        if line.startswith('description:'):
+            return ' '.join(str(text).split()), number
+    return ' '.join(str(text).split()), 2
+
+
 def read_chapter(path, check_front_matter=True):
     """Parse and check a chapter file. The framework environments pass
     `check_front_matter=False` (they have no PyYAML; the build checks)."""

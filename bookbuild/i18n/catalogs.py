@@ -32,6 +32,7 @@ from babel.messages.pofile import (PoFileError, generate_po, normalize,
 from bookbuild.errors import LocatedError
 from bookbuild.i18n import diagrams, messages
 from bookbuild.files import display_path, write_atomically
+from bookbuild.source import chapter_description
 
 FURNITURE = 'book'
 # The comment a diagram's label carries in a catalog (a message's kind).
@@ -428,6 +429,9 @@ def chapter_coverage(chapter, catalog, path=None):
     """The coverage of a chapter's messages in a catalog (None: none),
     each translation tried in its place, as the edition puts it."""
     translator = Translator(catalog, path)
+    description, _line = chapter_description(chapter)
+    if description:
+        translator(description)
     for cell in chapter.cells:
         if cell.kind == 'markdown':
             messages.translate_markdown(cell.source, translator, '',

@@ -28,7 +28,7 @@ import re
 
 from bookbuild import glue, myst
 from bookbuild.myst import ADMONITIONS
-from bookbuild.source import ChapterError
+from bookbuild.source import ChapterError, chapter_description
 
 # Source lines are joined into one line: re-wrapping an English paragraph
 # must not make its translation fuzzy.
@@ -169,8 +169,10 @@ def extract(source, first_line=1):
 
 
 def chapter_messages(chapter):
-    """Every message of a chapter (a bookbuild.source.Chapter), in order."""
-    found = []
+    """Every message of a chapter (a bookbuild.source.Chapter), in order:
+    its one-line description (the book's index shows it), then its prose."""
+    text, line = chapter_description(chapter)
+    found = [Message(text, line, 'description')] if text else []
     for cell in chapter.cells:
         if cell.kind == 'markdown':
             found.extend(extract(cell.source, cell.line))

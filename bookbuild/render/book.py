@@ -20,7 +20,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from bookbuild import (FRAMEWORK_LABELS, FRAMEWORKS, answers, bibliography,
-                       crossref, order)
+                       crossref, toc)
 from bookbuild.files import copy_atomically, display_path, write_atomically
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.render.cells import render_cells
@@ -28,9 +28,10 @@ from bookbuild.render.common import (AUTOLOADED_REMOTE_URL, MAX_OUTPUT_LINES,
                                      ChapterContext, ChapterPage, RenderError,
                                      esc)
 from bookbuild.render.markdown import markdown_renderer
-from bookbuild.render.page import (BOOK_TITLE, ENGLISH, download_links,
-                                   page_shell, render_index, run_banner,
-                                   static_files, table_of_contents)
+from bookbuild.render.page import (BOOK_TITLE, ENGLISH, book_navigation,
+                                   download_links, page_links, page_shell,
+                                   render_index, run_banner, static_files,
+                                   table_of_contents)
 
 
 # ---------------------------------------------------------------- the book
@@ -59,6 +60,10 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
                             max_output_lines=max_output_lines, book=book)
              for nb in notebooks]
     check_unique_names(pages)
+    # Every page shows the whole book's contents: framed again, now that
+    # every chapter's sections are known.
+    for page in pages:
+        frame_chapter(page, pages, book_title, edition)
     index = render_index(pages, book_title, edition=edition)
     static = static_files() if write_static else {}
     # Everything is rendered and everything it needs exists: only now is
@@ -81,7 +86,7 @@ def book_labels(sources):
     named by a path outside."""
     paths = []
     for folder in dict.fromkeys(path.parent for path in sources):
-        paths += order.book_chapters(folder)
+        paths += toc.book_chapters(folder)
     paths += [path for path in sources if path not in paths]
     return crossref.Book.of([path for path in paths if path.is_file()])
 
@@ -110,7 +115,8 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
         name=meta.get('chapter') or source_path.stem,
         title=meta.get('title') or source_path.stem,
         source=display_path(source_path, source_root),
-        runs=meta.get('runs', {}))
+        runs=meta.get('runs', {}),
+        description=meta.get('description', ''))
     frameworks = [fw for fw in FRAMEWORKS
                   if fw in meta.get('frameworks', page.runs)]
     ctx = ChapterContext(page, source_path.parent, frameworks,
@@ -129,12 +135,25 @@ def render_chapter(nb, source_root, notebooks_dir, *, book_title=BOOK_TITLE,
     notebooks = notebook_files(page, frameworks, pathlib.Path(notebooks_dir))
     intro = (run_banner(page.runs, frameworks) + download_links(notebooks)
              + table_of_contents(env['headings'], markdown, env))
+    page.sections = [
+        (slug, markdown.renderer.renderInline(token.children or [],
+                                              markdown.options, env))
+        for level, slug, token in env['headings'] if level == 2]
+    page.main = insert_after_title(body, intro)
+    page.footer = esc(_('Built from {source}.')).format(
+        source=f'<code>{esc(page.source)}</code>')
+    return frame_chapter(page, [page], book_title, edition)
+
+
+def frame_chapter(page, pages, book_title, edition):
+    """The chapter's whole page: its content in the page shell, with the
+    contents of the book (`pages`, in order) and previous/next links."""
     page.html = page_shell(
         title=f'{page.title} \u2014 {book_title}', book_title=book_title,
-        main=insert_after_title(body, intro),
-        footer=esc(_('Built from {source}.')).format(
-            source=f'<code>{esc(page.source)}</code>'),
-        edition=edition, page=f'{page.name}.html')
+        main=page.main, footer=page.footer,
+        edition=edition, page=f'{page.name}.html',
+        navigation=book_navigation(pages, page.name, book_title),
+        pager=page_links(pages, page.name, book_title))
     check_nothing_autoloaded(page.html, page.source)
     return page
 

@@ -37,6 +37,11 @@ class ChapterPage:
     source: str               # the chapter's file, as error messages name it
     runs: dict                # framework -> {'mode', 'seconds', ...}
     html: str = ''
+    description: str = ''     # one line, under its title on the index
+    # (id, html) of its sections (## headings), for the book's contents
+    sections: list = dataclasses.field(default_factory=list)
+    main: str = ''            # the content, which page_shell frames
+    footer: str = ''
     # Files the page links, by path under html_dir -> where they come from.
     files: dict = dataclasses.field(default_factory=dict)
 

@@ -1,5 +1,6 @@
 """The parts of a page around the chapter's content: the run banner,
-download links, contents, the page shell, the index, and the static files
+download links, contents, the book's navigation (its table of contents and
+the previous/next links), the page shell, the index, and the static files
 (the book's CSS and JS, and KaTeX) every page links."""
 import dataclasses
 import os
@@ -22,6 +23,12 @@ ASSETS = pathlib.Path(__file__).parent / 'assets'
 KATEX_DIR = pathlib.Path(os.environ.get('D2L_KATEX_DIR',
                                         '/usr/share/javascript/katex'))
 PYGMENTS_STYLE = 'default'
+# The dark theme's code colours (readable on its dark code background).
+PYGMENTS_DARK_STYLE = 'github-dark'
+# Where the dark theme applies: chosen with the toggle, or by the system
+# while the reader has chosen nothing (theme.js sets data-theme).
+DARK_CHOSEN = ':root[data-theme="dark"]'
+DARK_BY_SYSTEM = ':root:not([data-theme="light"])'
 
 
 @dataclasses.dataclass
@@ -138,11 +145,27 @@ def language_switch(edition, page):
             + ' '.join(links) + '</nav>')
 
 
+def header_tools():
+    """The header's controls: the theme toggle (shown once theme.js runs);
+    other tools (search) join it in #book-header-tools."""
+    dark = esc(_('Dark theme'))
+    return (f'<div class="header-tools" id="book-header-tools">'
+            f'<button type="button" class="theme-toggle" aria-pressed="false"'
+            f' title="{dark}">{dark}</button></div>')
+
+
 def page_shell(title, book_title, main, footer='', head_extra='',
-               edition=ENGLISH, page='index.html'):
+               edition=ENGLISH, page='index.html', navigation='', pager=''):
     """The page around the content: header, styles and scripts, all local.
-    `page` is the file's name, for the links to other editions."""
+    `page` is the file's name, for the links to other editions;
+    `navigation` the book's table of contents, `pager` the previous/next
+    links (book_navigation, page_links)."""
     root = esc(edition.root)
+    # The copy buttons' words, for reading.js to put on them.
+    copy, copy_title, copied = (esc(_('Copy')), esc(_('Copy this code')),
+                                esc(_('Copied')))
+    copy_labels = (f' data-label-copy="{copy}" data-label-copy-title='
+                   f'"{copy_title}" data-label-copied="{copied}"')
     return f"""<!DOCTYPE html>
 <html lang="{esc(edition.language)}">
 <head>
@@ -151,19 +174,79 @@ def page_shell(title, book_title, main, footer='', head_extra='',
 <title>{esc(title)}</title>
 <link rel="stylesheet" href="{root}static/katex/katex.min.css">
 <link rel="stylesheet" href="{root}static/book.css">
+<script src="{root}static/theme.js"></script>
 {head_extra}</head>
-<body>
-<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{language_switch(edition, page)}</header>
-<main class="content">
+<body{copy_labels}>
+<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{header_tools()}{language_switch(edition, page)}</header>
+{navigation}<main class="content">
 {main}
-</main>
+{pager}</main>
 {f'<footer class="site-footer"><p>{footer}</p></footer>' if footer else ''}
 <script src="{root}static/katex/katex.min.js"></script>
 <script src="{root}static/katex/contrib/auto-render.min.js"></script>
 <script src="{root}static/book.js"></script>
+<script src="{root}static/reading.js"></script>
 </body>
 </html>
 """
+
+
+# ---------------------------------------------------------------- navigation
+
+INDEX = 'index'   # the front page's name among the pages' names
+
+
+def book_navigation(pages, current, book_title):
+    """The book's table of contents, on every page: the front page, each
+    chapter (in the toc's order, as `pages` come) with its sections, the
+    page `current` (a chapter's name or INDEX) marked. A <details>, so a
+    phone can fold it (reading.js folds it on a narrow screen)."""
+    label = esc(_('Table of contents'))
+
+    def marked(name):
+        return ' aria-current="page"' if name == current else ''
+
+    chapters = []
+    for page in pages:
+        sections = ''.join(
+            f'<li><a href="{esc(page.name)}.html#{esc(slug)}">{text}</a></li>'
+            for slug, text in page.sections)
+        here = ' current' if page.name == current else ''
+        chapters.append(
+            f'<li class="book-toc-chapter{here}">'
+            f'<a href="{esc(page.name)}.html"{marked(page.name)}>'
+            f'{esc(page.title)}</a>'
+            + (f'<ol class="book-toc-sections">{sections}</ol>'
+               if sections else '') + '</li>')
+    return (f'<nav class="book-toc" id="book-toc" aria-label="{label}">'
+            f'<details open><summary>{label}</summary>'
+            f'<p class="book-toc-home"><a href="index.html"{marked(INDEX)}>'
+            f'{esc(book_title)}</a></p>'
+            f'<ol class="book-toc-chapters">{"".join(chapters)}</ol>'
+            '</details></nav>\n')
+
+
+def page_links(pages, current, book_title):
+    """The previous and next pages of `current` in the book's order: the
+    front page, then the chapters."""
+    order = [(INDEX, book_title)] + [(page.name, page.title)
+                                     for page in pages]
+    names = [name for name, _title in order]
+    at = names.index(current)
+    links = []
+    for rel, step, label in (('prev', -1, _('Previous')),
+                             ('next', 1, _('Next'))):
+        if 0 <= at + step < len(order):
+            name, title = order[at + step]
+            links.append(f'<a class="page-link page-link-{rel}" rel="{rel}" '
+                         f'href="{esc(name)}.html"><span class="page-link-label">'
+                         f'{esc(label)}</span> <span class="page-link-title">'
+                         f'{esc(title)}</span></a>')
+    if not links:
+        return ''
+    label = esc(_('Previous and next page'))
+    return (f'<nav class="page-links" aria-label="{label}">'
+            + ''.join(links) + '</nav>\n')
 
 
 # ---------------------------------------------------------------- the index
@@ -178,7 +261,9 @@ def render_index(pages, book_title=BOOK_TITLE, edition=ENGLISH):
         f'{FRAMEWORK_LABELS[fw]}</button>' for fw in frameworks)
     items = ''.join(
         f'<li><a href="{esc(page.name)}.html">{esc(page.title)}</a>'
-        f'<span class="chapter-runs">{chapter_modes(page.runs)}</span></li>'
+        + (f'<span class="chapter-description">{esc(page.description)}'
+           '</span>' if page.description else '')
+        + f'<span class="chapter-runs">{chapter_modes(page.runs)}</span></li>'
         for page in pages)
     count = _(NUMBER_WORDS.get(len(frameworks), str(len(frameworks))))
     if len(frameworks) == 1:
@@ -200,7 +285,9 @@ def render_index(pages, book_title=BOOK_TITLE, edition=ENGLISH):
 <ol class="chapter-list">{items}</ol>
 """
     return page_shell(title=book_title, book_title=book_title, main=main,
-                      edition=edition, page='index.html')
+                      edition=edition, page='index.html',
+                      navigation=book_navigation(pages, INDEX, book_title),
+                      pager=page_links(pages, INDEX, book_title))
 
 
 NUMBER_WORDS = {1: N_('one'), 2: N_('two'), 3: N_('three'), 4: N_('four')}
@@ -226,6 +313,8 @@ def static_files():
         'static/book.css': (ASSETS / 'book.css').read_bytes()
         + pygments_css().encode(),
         'static/book.js': (ASSETS / 'book.js').read_bytes(),
+        'static/theme.js': (ASSETS / 'theme.js').read_bytes(),
+        'static/reading.js': (ASSETS / 'reading.js').read_bytes(),
     }
     files.update(katex_files())
     return files
@@ -236,7 +325,23 @@ def pygments_css():
     # Only the rules scoped to .highlight: the others restyle every <pre>.
     rules = [line for line in defs.splitlines() if line.startswith('.highlight')]
     return (f'\n/* Code highlighting: pygments style "{PYGMENTS_STYLE}" */\n'
-            + '\n'.join(rules) + '\n')
+            + '\n'.join(rules) + '\n' + pygments_dark_css())
+
+
+def pygments_dark_css():
+    """The dark theme's code colours: the dark style's rules, scoped to the
+    dark theme, once where the reader chose it and once where the system
+    asks for it (and the reader has not chosen light)."""
+    def scoped(scope):
+        selector = f'{scope} .highlight'
+        defs = HtmlFormatter(style=PYGMENTS_DARK_STYLE).get_style_defs(
+            selector)
+        return '\n'.join(line for line in defs.splitlines()
+                         if line.startswith(selector))
+    return (f'\n/* Dark theme code: pygments style "{PYGMENTS_DARK_STYLE}" */'
+            f'\n@media screen {{\n{scoped(DARK_CHOSEN)}\n}}\n'
+            '@media screen and (prefers-color-scheme: dark) {\n'
+            f'{scoped(DARK_BY_SYSTEM)}\n}}\n')
 
 
 def katex_files():

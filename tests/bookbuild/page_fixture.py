@@ -41,6 +41,12 @@ def matplotlib_like_svg(title):
 '''
 
 
+# A trainer's summary: one line, wider than the page's column.
+LONG_OUTPUT_LINE = ('run mode smoke (D2L_MODE): 1 epoch of 3 batches at 96x96, '
+                    'lr 0.01, batch 128; train loss 2.301, train acc 0.113, '
+                    'val acc 0.100, 1234.5 examples/s on cpu; the numbers '
+                    'are not meaningful')
+
 GLUED_LOSS = {'pytorch': '0.521', 'mxnet': '0.518', 'jax': '0.523',
               'tensorflow': '0.520'}
 
@@ -109,7 +115,8 @@ def fixture_notebook():
         markdown('And one whose output depends on the layout:', line=42),
         code('shape', 44, None, {fw: [plain(shapes[fw])] for fw in FRAMEWORKS}),
         markdown('## Second Group\n\nPlots, pictures and colours:', line=48),
-        code('plot()', 52, 'pytorch', {'pytorch': [stream('pytorch again\n')]}),
+        code('plot()', 52, 'pytorch', {'pytorch': [stream(
+            'pytorch again\n' + LONG_OUTPUT_LINE + '\n')]}),
         code('picture()', 56, 'mxnet', {'mxnet': [png_output()]}),
         code('plot()', 60, 'jax', {'jax': [svg_output('jax')]}),
         code('colours()', 64, 'tensorflow', {'tensorflow': [stream(
@@ -122,6 +129,8 @@ def fixture_notebook():
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata['d2l_book'] = {
         'chapter': CHAPTER, 'title': 'Tabs Demo', 'source': SOURCE,
+        'description': 'Four frameworks side by side, in tabs that switch '
+                       'together.',
         'frameworks': list(FRAMEWORKS),
         'glue': {'loss': GLUED_LOSS,
                  'epochs': {fw: '1' for fw in FRAMEWORKS}},

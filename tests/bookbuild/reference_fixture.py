@@ -14,7 +14,7 @@ from bookbuild.split import split_chapter
 from chapter_fixture import FRONT_MATTER, code, tiny_png
 from edition_fixture import DIAGRAM
 
-# "alpha" sorts before "beta": chapters 1 and 2 of the book.
+# The toc puts "alpha" before "beta": chapters 1 and 2 of the book.
 ALPHA = FRONT_MATTER + textwrap.dedent("""
     # Alpha
 
@@ -114,6 +114,8 @@ def write_reference_book(tmp_path):
     pngtwin.twin_path(svg).write_bytes(pngtwin.with_text_chunk(
         tiny_png(), pngtwin.SOURCE_KEY, pngtwin.svg_digest(svg)))
     (tmp_path / 'chapters' / 'references.bib').write_text(BIB)
+    (tmp_path / 'chapters' / 'toc.yml').write_text(
+        'chapters:\n  - alpha\n  - beta\n')
     layout = Layout(tmp_path / 'build', tmp_path)
     merged = [write_chapter(layout, 'alpha', ALPHA),
               write_chapter(layout, 'beta', BETA)]

@@ -152,16 +152,6 @@ def test_progress_prints_plain_lines_off_a_terminal(tmp_path):
     assert lines[1].endswith('densenet/jax: cell 2/3 (line 20)')
 
 
-def test_a_chapter_comes_before_those_that_extend_its_name(tmp_path):
-    from bookbuild.cli import Layout
-    (tmp_path / 'chapters').mkdir()
-    for name in ('densenet-memory', 'densenet', 'alexnet'):
-        (tmp_path / 'chapters' / f'{name}.md').write_text('# x\n')
-    layout = Layout(tmp_path / 'build', root=tmp_path)
-    assert [p.stem for p in layout.chapters()] == \
-        ['alexnet', 'densenet', 'densenet-memory']
-
-
 def test_chapter_names_may_come_anywhere_on_the_command_line(book):
     from bookbuild.cli import parse_args
     for argv in (['html', '--mode', 'smoke', 'densenet'],

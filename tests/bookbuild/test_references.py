@@ -10,7 +10,7 @@ from pybtex.backends.html import Backend as HtmlBackend
 from pybtex.database import parse_file
 from pybtex.plugin import find_plugin
 
-from bookbuild import crossref, order
+from bookbuild import crossref, toc
 from bookbuild.bibliography import CitationError
 from bookbuild.editions import edition_of, render_edition
 from bookbuild.i18n import catalogs, messages
@@ -78,10 +78,10 @@ def test_references_resolve_within_and_across_chapters(book):
 
 
 def test_a_chapter_rendered_alone_keeps_its_number_and_links(book):
-    """The numbers come from the book's order (bookbuild.order), not from
+    """The numbers come from the book's order (chapters/toc.yml, read by bookbuild.toc), not from
     which chapters this build renders."""
     layout, merged = book
-    assert [p.stem for p in order.book_chapters(layout.root / 'chapters')] \
+    assert [p.stem for p in toc.book_chapters(layout.root / 'chapters')] \
         == ['alpha', 'beta']
     beta = render(layout, merged[1:])['beta']
     assert 'Figure 2.1.' in beta

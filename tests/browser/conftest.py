@@ -134,7 +134,8 @@ HOSTILE_PAYLOADS = [
 ]
 # Not markup: shown as text.
 ESCAPED_TEXT = '&lt;script&gt;window.__pwned = 9&lt;/script&gt;'
-ESCAPED_MESSAGE = 1     # the first paragraph of the first chapter
+ESCAPED_MESSAGE = 2     # the first paragraph of the first chapter (after
+                        # its one-line description and its title)
 
 
 def run_without_kernels(layout, chapter):

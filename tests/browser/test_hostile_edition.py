@@ -38,7 +38,7 @@ UNTRUSTED = r"""() => {
                     urls.includes(attr.name) && bad.test(attr.value))
                 found.push(`<${el.tagName} ${attr.name}="${attr.value}">`);
         }
-        const own = /static\/(book\.js|katex\/)/.test(el.src || '');
+        const own = /static\/(book\.js|theme\.js|reading\.js|katex\/)/.test(el.src || '');
         if (el.tagName.toLowerCase() === 'script' && !own ||
                 ['IFRAME', 'OBJECT', 'EMBED'].includes(el.tagName) ||
                 el.tagName === 'META' && el.httpEquiv)

@@ -14,8 +14,6 @@ import re
 import pytest
 
 from bookbuild.render.book import render_book
-# the same browser-tab fixtures as the English page's tests
-from test_page import context, tab  # noqa: F401
 
 # Short, so that a target is usually out of view before the click.
 SHORT = {'width': 900, 'height': 360}
