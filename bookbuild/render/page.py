@@ -11,6 +11,7 @@ from bookbuild import FRAMEWORK_LABELS, FRAMEWORKS
 from bookbuild.i18n.furniture import N_
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.render.common import RenderError, esc
+from bookbuild.render.search import INDEX_FILE, minisearch_file
 
 # Each language by its own name, as the language switch shows it.
 LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}
@@ -146,6 +147,29 @@ def language_switch(edition, page):
             + ' '.join(links) + '</nav>')
 
 
+def search_box(edition):
+    """The search box (static/search.js): hidden until that script runs,
+    since it does nothing without it. It loads the edition's index, beside
+    the page, and MiniSearch from static/ on the reader's first query."""
+    root = esc(edition.root)
+    # Babel does not look into f-strings: the messages are plain calls.
+    search = esc(_('Search'))
+    placeholder = esc(_('Search the book'))
+    results = esc(_('Search results'))
+    no_results = esc(_('No results.'))
+    # Follows a result's section when the hit is in a code cell.
+    code = esc(_('code'))
+    return (f'<div class="book-search" role="search" hidden '
+            f'data-index="{INDEX_FILE}" '
+            f'data-library="{root}static/minisearch.js" '
+            f'data-no-results="{no_results}" data-code-label="{code}">'
+            f'<input type="search" aria-label="{search}" '
+            f'placeholder="{placeholder}" autocomplete="off" '
+            f'spellcheck="false">'
+            f'<ol class="search-results" hidden '
+            f'aria-label="{results}"></ol></div>')
+
+
 def page_shell(title, book_title, main, footer='', head_extra='',
                edition=ENGLISH, page='index.html'):
     """The page around the content: header, styles and scripts, all local.
@@ -161,7 +185,7 @@ def page_shell(title, book_title, main, footer='', head_extra='',
 <link rel="stylesheet" href="{root}static/book.css">
 {head_extra}</head>
 <body>
-<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{language_switch(edition, page)}</header>
+<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{language_switch(edition, page)}<div id="book-header-tools">{search_box(edition)}</div></header>
 <main class="content">
 {main}
 </main>
@@ -169,6 +193,7 @@ def page_shell(title, book_title, main, footer='', head_extra='',
 <script src="{root}static/katex/katex.min.js"></script>
 <script src="{root}static/katex/contrib/auto-render.min.js"></script>
 <script src="{root}static/book.js"></script>
+<script src="{root}static/search.js"></script>
 </body>
 </html>
 """
@@ -234,7 +259,9 @@ def static_files():
         'static/book.css': (ASSETS / 'book.css').read_bytes()
         + pygments_css().encode(),
         'static/book.js': (ASSETS / 'book.js').read_bytes(),
+        'static/search.js': (ASSETS / 'search.js').read_bytes(),
     }
+    files.update(minisearch_file())
     files.update(katex_files())
     return files
 
