@@ -94,6 +94,9 @@ class _Reader(html.parser.HTMLParser):
         if tag == 'main':
             self.in_main = True
         if tag in VOID:
+            sink = self.sink() if tag in ('br', 'hr') else None
+            if sink is not None:
+                sink.append(' ')
             return
         entry = {'tag': tag, 'classes': classes, 'skip': False,
                  'section': False, 'cell': False, 'panel': False,
