@@ -135,22 +135,29 @@
   /* Where the query's words stand in a row in `words` (the last may be
      the start of a word), or -1. */
   function phraseAt(words, match) {
-    var query = match.words;
-    if (query.length < 2) { return -1; }
-    for (var i = 0; i + query.length <= words.length; i++) {
-      var all = query.every(function (word, j) {
-        var folded = words[i + j].folded;
-        return j === query.length - 1 ? folded.indexOf(word) === 0 : folded === word;
-      });
-      if (all) { return i; }
-    }
-    return -1;
+    var starts = phraseStarts(words, match);
+    return starts.length ? starts[0] : -1;
   }
 
-  /* Pieces of `text` around the query's phrase, else its first hit:
-     [{text, hit}], at most SNIPPET_WORDS words, with '…' where text was
-     cut. */
-  function snippet(text, match) {
+  /* Every place the query's words stand in a row in `words`
+     ({folded, hit}), each a hit (spelled as typed, where typed with
+     diacritics). */
+  function phraseStarts(words, match) {
+    var query = match.words;
+    var starts = [];
+    if (query.length < 2) { return starts; }
+    for (var i = 0; i + query.length <= words.length; i++) {
+      var all = query.every(function (word, j) {
+        var found = words[i + j];
+        return found.hit && (j === query.length - 1
+          ? found.folded.indexOf(word) === 0 : found.folded === word);
+      });
+      if (all) { starts.push(i); }
+    }
+    return starts;
+  }
+
+  function wordsOf(text, match) {
     var words = [];
     var found;
     WORD.lastIndex = 0;
@@ -158,6 +165,14 @@
       words.push({start: found.index, end: found.index + found[0].length,
                   hit: isHit(found[0], match), folded: normalise(found[0])});
     }
+    return words;
+  }
+
+  /* Pieces of `text` around the query's phrase, else its first hit:
+     [{text, hit}], at most SNIPPET_WORDS words, with '…' where text was
+     cut. */
+  function snippet(text, match) {
+    var words = wordsOf(text, match);
     var first = phraseAt(words, match);
     for (var i = 0; first < 0 && i < words.length; i++) {
       if (words[i].hit) { first = i; }
@@ -340,7 +355,8 @@
 
   var UNMARKED = 'script, style, svg, .katex, .math, mark, .tab-list, button, input';
 
-  /* Marks every word of <main> that `match` takes (see isHit). */
+  /* Marks the words of <main> that `match` takes (see isHit): where the
+     page has the query's words in a row, only those phrases. */
   function highlightTerms(match) {
     var main = document.querySelector('main');
     if (!main || !match.terms.length) { return; }
@@ -352,20 +368,28 @@
       }
     });
     var nodes = [];
-    while (walker.nextNode()) { nodes.push(walker.currentNode); }
-    nodes.forEach(function (node) {
+    while (walker.nextNode()) {
+      var words = wordsOf(walker.currentNode.data, match);
+      nodes.push({node: walker.currentNode, words: words,
+                  phrases: phraseStarts(words, match)});
+    }
+    var phrased = nodes.some(function (item) { return item.phrases.length; });
+    nodes.forEach(function (item) {
+      var node = item.node;
       var text = node.data;
+      var marked = item.words.map(function (word) { return !phrased && word.hit; });
+      item.phrases.forEach(function (start) {
+        for (var j = 0; j < match.words.length; j++) { marked[start + j] = true; }
+      });
       var pieces = [];
       var position = 0;
-      var found;
-      WORD.lastIndex = 0;
-      while ((found = WORD.exec(text)) !== null) {
-        if (isHit(found[0], match)) {
-          pieces.push({text: text.slice(position, found.index), hit: false});
-          pieces.push({text: found[0], hit: true});
-          position = found.index + found[0].length;
+      item.words.forEach(function (word, i) {
+        if (marked[i]) {
+          pieces.push({text: text.slice(position, word.start), hit: false});
+          pieces.push({text: text.slice(word.start, word.end), hit: true});
+          position = word.end;
         }
-      }
+      });
       if (!pieces.length) { return; }
       pieces.push({text: text.slice(position), hit: false});
       var fragment = document.createDocumentFragment();
