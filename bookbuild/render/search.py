@@ -46,7 +46,7 @@ VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link',
 SKIPPED_CLASSES = {'toc', 'run-banner', 'downloads', 'tab-list', 'panel-label',
                    'tab-note', 'not-run', 'math', 'output-svg', 'output-image',
                    'output-omitted', 'figure-number'}
-SKIPPED_TAGS = {'script', 'style', 'svg', 'button', 'summary-marker', 'nav'}
+SKIPPED_TAGS = {'script', 'style', 'svg', 'button', 'nav'}
 OUTPUT_CLASSES = {'output', 'cell-output'}
 # Elements whose end separates words.
 BLOCKS = {'p', 'li', 'div', 'pre', 'td', 'th', 'tr', 'dd', 'dt', 'figcaption',
