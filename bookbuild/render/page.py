@@ -13,6 +13,7 @@ from bookbuild.i18n.furniture import N_
 from bookbuild.i18n.furniture import gettext as _
 from bookbuild.render.common import RenderError, esc
 from d2l_local.run_modes import RUN_MODES
+from bookbuild.render.search import INDEX_FILE, minisearch_file
 
 # Each language by its own name, as the language switch shows it.
 LANGUAGE_NAMES = {'en': 'English', 'vi': 'Tiếng Việt'}
@@ -145,13 +146,37 @@ def language_switch(edition, page):
             + ' '.join(links) + '</nav>')
 
 
-def header_tools():
+def header_tools(edition):
     """The header's controls: the theme toggle (shown once theme.js runs);
     other tools (search) join it in #book-header-tools."""
     dark = esc(_('Dark theme'))
     return (f'<div class="header-tools" id="book-header-tools">'
             f'<button type="button" class="theme-toggle" aria-pressed="false"'
-            f' title="{dark}">{dark}</button></div>')
+            f' title="{dark}">{dark}</button>'
+            f'{search_box(edition)}</div>')
+
+
+def search_box(edition):
+    """The search box (static/search.js): hidden until that script runs,
+    since it does nothing without it. It loads the edition's index, beside
+    the page, and MiniSearch from static/ on the reader's first query."""
+    root = esc(edition.root)
+    # Babel does not look into f-strings: the messages are plain calls.
+    search = esc(_('Search'))
+    placeholder = esc(_('Search the book'))
+    results = esc(_('Search results'))
+    no_results = esc(_('No results.'))
+    # Follows a result's section when the hit is in a code cell.
+    code = esc(_('code'))
+    return (f'<div class="book-search" role="search" hidden '
+            f'data-index="{INDEX_FILE}" '
+            f'data-library="{root}static/minisearch.js" '
+            f'data-no-results="{no_results}" data-code-label="{code}">'
+            f'<input type="search" aria-label="{search}" '
+            f'placeholder="{placeholder}" autocomplete="off" '
+            f'spellcheck="false">'
+            f'<ol class="search-results" hidden '
+            f'aria-label="{results}"></ol></div>')
 
 
 def page_shell(title, book_title, main, footer='', head_extra='',
@@ -177,7 +202,7 @@ def page_shell(title, book_title, main, footer='', head_extra='',
 <script src="{root}static/theme.js"></script>
 {head_extra}</head>
 <body{copy_labels}>
-<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{header_tools()}{language_switch(edition, page)}</header>
+<header class="site-header"><a class="book-title" href="index.html">{esc(book_title)}</a>{header_tools(edition)}{language_switch(edition, page)}</header>
 {navigation}<main class="content">
 {main}
 {pager}</main>
@@ -186,6 +211,7 @@ def page_shell(title, book_title, main, footer='', head_extra='',
 <script src="{root}static/katex/contrib/auto-render.min.js"></script>
 <script src="{root}static/book.js"></script>
 <script src="{root}static/reading.js"></script>
+<script src="{root}static/search.js"></script>
 </body>
 </html>
 """
@@ -315,7 +341,9 @@ def static_files():
         'static/book.js': (ASSETS / 'book.js').read_bytes(),
         'static/theme.js': (ASSETS / 'theme.js').read_bytes(),
         'static/reading.js': (ASSETS / 'reading.js').read_bytes(),
+        'static/search.js': (ASSETS / 'search.js').read_bytes(),
     }
+    files.update(minisearch_file())
     files.update(katex_files())
     return files
 

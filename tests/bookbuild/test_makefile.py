@@ -38,6 +38,16 @@ def test_cpu_builds_the_cpu_environments():
     assert '-cuda' not in plan.stdout
 
 
+def test_the_book_sets_up_node_and_the_npm_packages_it_ships():
+    # MiniSearch (the pages' search) comes from npm: `make html` needs it.
+    plan = make('-B', 'env-book', 'ACCEL=cpu')
+    assert plan.returncode == 0, plan.stderr
+    assert 'echo nodejs npm' in plan.stdout
+    assert 'cp requirements/package.json requirements/package-lock.json' \
+        in plan.stdout
+    assert 'npm ci' in plan.stdout
+
+
 @pytest.mark.parametrize('args, message', [
     (('ACCEL=tpu',), 'ACCEL=tpu: choose cpu or cuda'),
     (('FRAMEWORKS_BUILD=pytorch,caffe',),

@@ -38,7 +38,10 @@ UNTRUSTED = r"""() => {
                     urls.includes(attr.name) && bad.test(attr.value))
                 found.push(`<${el.tagName} ${attr.name}="${attr.value}">`);
         }
-        const own = /static\/(book\.js|theme\.js|reading\.js|katex\/)/.test(el.src || '');
+        // the book's scripts; search.js adds MiniSearch and the edition's
+        // index when the reader searches
+        const own = /static\/(book\.js|theme\.js|reading\.js|search\.js|minisearch\.js|katex\/)|\/search-index\.js$/
+            .test(el.src || '');
         if (el.tagName.toLowerCase() === 'script' && !own ||
                 ['IFRAME', 'OBJECT', 'EMBED'].includes(el.tagName) ||
                 el.tagName === 'META' && el.httpEquiv)
