@@ -61,24 +61,29 @@ def find_outputs(run_dirs, chapter_names, frameworks):
                 missing.append((chapter, fw))
     if missing:
         chapter, fw = missing[0]
-        others = ''.join(f'; chapter {c}, framework {f}'
-                         for c, f in missing[1:])
+        others = ', '.join(f'{c}/{f}' for c, f in missing[1:])
         raise AssemblyError(
             f'chapter {chapter}, framework {fw}: outputs missing: no '
             f'{notebook_name(chapter, fw)} in '
-            f'{", ".join(str(f) for f in folders)}{others}; build that '
-            f'framework (make execute FRAMEWORKS_BUILD={fw}) or download '
-            'its artifact')
+            f'{", ".join(str(f) for f in folders)}; build that framework '
+            f'(make execute FRAMEWORKS_BUILD={fw}) or download its artifact'
+            + (f' (also missing: {others})' if others else ''))
     return found
 
 
 def first_difference(executed, fresh):
-    """The first code cell of `fresh` whose code `executed` does not hold,
-    for the message: (position, source line) or None."""
+    """Where the chapter's code first differs from the code `executed`
+    ran, for the message: (code cell position, source line) or None."""
     ran, want = code_cells(executed), code_cells(fresh)
     for position, cell in enumerate(want, 1):
-        if position > len(ran) or ran[position - 1].source != cell.source:
-            return position, cell.metadata['d2l_book'].get('code_line', '?')
+        old = ran[position - 1].source if position <= len(ran) else ''
+        if old == cell.source:
+            continue
+        new_lines, old_lines = cell.source.split('\n'), old.split('\n')
+        offset = next((i for i, (a, b) in enumerate(zip(new_lines, old_lines))
+                       if a != b), min(len(new_lines), len(old_lines)))
+        first = cell.metadata['d2l_book'].get('code_line')
+        return position, (first + offset if first else '?')
     return None if len(ran) == len(want) else (len(want) + 1, 'end')
 
 
@@ -93,7 +98,11 @@ def check_outputs(layout, chapters, frameworks, found, mode=None):
         for fw in frameworks:
             path = found[chapter.name, fw]
             where = f'{source}: chapter {chapter.name}, framework {fw}'
-            executed = nbformat.read(path, as_version=4)
+            try:
+                executed = nbformat.read(path, as_version=4)
+            except Exception as e:  # nbformat raises several kinds
+                raise AssemblyError(f'{where}: {path} is not a readable '
+                                    f'notebook ({e})') from e
             run = executed.metadata.get('d2l_book', {}).get('run') or {}
             if 'cache_key' not in run or 'mode' not in run:
                 raise AssemblyError(f'{where}: {path} has no run record: it '
