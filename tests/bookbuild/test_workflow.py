@@ -66,6 +66,8 @@ def test_one_job_per_framework_executes_it_on_gpu_or_cpu_runners():
         "'ubuntu-latest'" in framework['runs-on'] and \
         'self-hosted' in framework['runs-on']
     assert framework['timeout-minutes'] == 360
+    assert framework['container']['image'] == \
+        f"${{{{ !{switch} && 'python:3.11-bookworm' || '' }}}}"
     env = framework['env']
     assert env['ACCEL'] == f"${{{{ {switch} && 'cuda' || 'cpu' }}}}"
     assert env['MODE'] == \
