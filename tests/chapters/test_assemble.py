@@ -60,17 +60,24 @@ def assemble(out, *run_dirs, root=ROOT, mode='smoke'):
 
 
 # What may differ between two builds of the same outputs: the run dates
-# and the machines that made them (the run banner's last sentences).
-VOLATILE = [re.compile(r'<span class="run-machines">.*?</span>'),
-            re.compile(r'\d{4}-\d\d-\d\d')]
+# and the machines that made them (the run banner's last sentences), and
+# in the notebook downloads the cell ids, which nbformat draws at random
+# for each split.
+VOLATILE = {
+    '.html': [re.compile(r'<span class="run-machines">.*?</span>'),
+              re.compile(r'\d{4}-\d\d-\d\d')],
+    '.ipynb': [re.compile(r'"executed_at": "[^"]*"'),
+               re.compile(r'"machine": \{[^{}]*\}'),
+               re.compile(r'^   ?"id": "[0-9a-f]{8}",$', re.MULTILINE)],
+}
 
 
 def normalised(path):
     data = path.read_bytes()
-    if path.suffix not in ('.html', '.ipynb'):
+    if path.suffix not in VOLATILE:
         return data
     text = data.decode('utf-8')
-    for pattern in VOLATILE:
+    for pattern in VOLATILE[path.suffix]:
         text = pattern.sub('<volatile>', text)
     return text
 
