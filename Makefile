@@ -43,7 +43,7 @@ $(foreach f,$(HTML_FRAMEWORKS),$(if $(filter $(f),$(FRAMEWORKS)),,$(error FRAMEW
 kernel      = $(VENV)/tooling/share/jupyter/kernels/d2l-$(1)/kernel.json
 KERNELS     := $(foreach f,$(FRAMEWORKS),$(call kernel,$(f)))
 
-.PHONY: env env-book env-reference FORCE html pdf notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock check-locks clean help
+.PHONY: env env-book env-reference FORCE html execute assemble pdf notebooks translations figures test test-build test-d2l test-chapters test-browser lab lock check-locks clean help
 
 help:
 	@echo "make html       build the book into $(BUILD)/html (MODE=full|quick|smoke)"
@@ -52,6 +52,10 @@ help:
 	@echo "make test       run every test suite (smoke mode)"
 	@echo "make env        build the five virtual environments and Jupyter kernels"
 	@echo "                (ACCEL=cuda: the framework environments for NVIDIA GPUs)"
+	@echo "make execute    execute the chapters into $(BUILD)/executed, render nothing"
+	@echo "                (FRAMEWORKS_BUILD=jax: one framework, as a CI job does)"
+	@echo "make assemble RUNS=\"dir1 dir2 ...\"  render the book from the executed"
+	@echo "                notebooks of several framework builds, executing nothing"
 	@echo "make notebooks  write one notebook per chapter and framework into $(BUILD)/notebooks"
 	@echo "make translations  update locales/ (templates and every language's catalogs) from the chapters"
 	@echo "make lab        open JupyterLab with the d2l kernels (chapters open via Jupytext)"
@@ -170,6 +174,21 @@ html: env-book
 	$(TOOLING) -m bookbuild html --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
 	@echo "open $(BUILD)/html/index.html (Vietnamese: $(BUILD)/html/vi/index.html)"
 
+# A framework job's share of the book: split and execute (cached as in
+# `make html`), render nothing. $(BUILD)/executed is what `make assemble` reads.
+execute: env-book
+	$(TOOLING) -m bookbuild execute --build-dir $(BUILD) $(if $(MODE),--mode $(MODE)) $(if $(FRAMEWORKS_BUILD),--frameworks $(FRAMEWORKS_BUILD))
+
+# The whole book, both editions, from the outputs of framework builds (RUNS:
+# their build directories or downloaded artifacts, each holding executed/),
+# executing nothing: it needs only the tooling environment, and refuses
+# outputs that are missing, stale, of another mode (MODE= to require one) or
+# of other lock files, naming chapter and framework, before writing a page.
+assemble: $(VENV)/.debs-book $(VENV)/tooling/.installed
+	@test -n "$(RUNS)" || { echo 'error: name the run directories: make assemble RUNS="dir1 dir2 ..."' >&2; exit 1; }
+	$(TOOLING) -m bookbuild assemble $(RUNS) --build-dir $(BUILD) $(if $(MODE),--mode $(MODE))
+	@echo "open $(BUILD)/html/index.html (Vietnamese: $(BUILD)/html/vi/index.html)"
+
 # One PDF per framework with outputs in the built HTML, per edition
 # (bookbuild/render/pdf.py: Chromium prints it; nothing is executed). The
 # HTML is built first only where it is missing.
@@ -203,6 +222,8 @@ clean:
 
 # Each suite runs in the environment it tests; the chapter suites run the
 # chapters in smoke mode, and the browser suite opens the page they render.
+# As the workflow builds the book: each framework executes in a build
+# directory of its own ($(SMOKE)/<framework>), and $(SMOKE) assembles them.
 SMOKE := $(BUILD)/smoke
 
 test: env
@@ -238,8 +259,11 @@ test-d2l: env
 	done; exit $$status
 
 test-chapters: env
-	D2L_SMOKE_DIR=$(SMOKE) $(TOOLING) -m pytest -q tests/chapters/test_execute.py
+	D2L_SMOKE_DIR=$(SMOKE) $(TOOLING) -m pytest -q tests/chapters/test_execute.py tests/chapters/test_assemble.py
 
 test-browser: env
-	$(TOOLING) -m bookbuild html --mode smoke --build-dir $(SMOKE)
+	@for fw in $(FRAMEWORKS); do \
+	  $(TOOLING) -m bookbuild execute --mode smoke --build-dir $(SMOKE)/$$fw --frameworks $$fw || exit 1; \
+	done
+	$(TOOLING) -m bookbuild assemble --mode smoke --build-dir $(SMOKE) $(foreach f,$(FRAMEWORKS),$(SMOKE)/$(f))
 	D2L_BOOK_PAGE=$(SMOKE)/html/densenet.html D2L_EXECUTED_DIR=$(SMOKE)/executed $(TOOLING) -m pytest -q tests/browser

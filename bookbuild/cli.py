@@ -2,6 +2,10 @@
 catalogs.
 
     python -m bookbuild html                   # split, execute, merge, render
+    python -m bookbuild execute --frameworks jax
+                                               # split, execute (a CI job's share)
+    python -m bookbuild assemble RUN_DIR...    # merge, render the outputs of
+                                               # several builds, executing nothing
     python -m bookbuild notebooks              # split only (for Jupyter)
     python -m bookbuild translations [--new-language vi]
                                                # update locales/ from the chapters
@@ -76,14 +80,16 @@ class Layout:
         self.library = self.root / 'd2l_local'
         self.locales = self.root / 'locales'
 
-    def lock_file(self, framework):
-        """The lock file of the environment the framework's kernel runs in:
-        it keys the cache, so CPU and GPU outputs are kept apart."""
-        suffix = '' if self.accel == 'cpu' else f'-{self.accel}'
+    def lock_file(self, framework, accel=None):
+        """The lock file of the environment the framework's kernel runs in
+        (on `accel`, default the build's): it keys the cache, so CPU and
+        GPU outputs are kept apart."""
+        accel = accel or self.accel
+        suffix = '' if accel == 'cpu' else f'-{accel}'
         path = self.root / 'requirements' / f'{framework}{suffix}.txt'
         if not path.is_file():
             raise BuildError(f'{path}: no lock file for {framework} on '
-                             f'{self.accel}')
+                             f'{accel}')
         return path
 
     def check_directories(self, *folders):
@@ -154,29 +160,74 @@ def check_references(layout, chapters):
             chapter, bibliography.bibliography_of(path.parent))
 
 
-def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
-               max_output_lines=MAX_OUTPUT_LINES):
+def execute_chapters(layout, chapters, frameworks, mode, cell_timeout,
+                     progress):
+    """Split and execute: {chapter: {framework: executed notebook}}, what a
+    framework job of the workflow uploads (executed/, with run records)."""
     from bookbuild.execute import execute_notebook
-    from bookbuild.merge import merge_chapter
-    from bookbuild.render.book import render_book
 
     check_references(layout, chapters)
     split = build_notebooks(layout, chapters, frameworks, progress)
-    merged = []
+    executed = {}
     for chapter, notebooks in split.items():
-        executed = {}
+        executed[chapter] = {}
         for fw, nb_path in notebooks.items():
             out = layout.executed / nb_path.name
             run = execute_notebook(
                 nb_path, out, mode, lock_file=layout.lock_file(fw),
                 library_dir=layout.library, cache_dir=layout.cache,
-                cell_timeout=cell_timeout, progress=progress)
+                cell_timeout=cell_timeout, progress=progress,
+                accel=layout.accel)
             how = ('cached (code unchanged)' if run['cached'] else
                    f'executed in {run["seconds"]:.1f} s')
             progress.say(f'{chapter.stem}/{fw}: {how} [{mode}]')
-            executed[fw] = out
+            executed[chapter][fw] = out
+    return executed
+
+
+def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
+               max_output_lines=MAX_OUTPUT_LINES):
+    executed = execute_chapters(layout, chapters, frameworks, mode,
+                                cell_timeout, progress)
+    return render_html(layout, executed, progress, max_output_lines)
+
+
+def assemble_book(layout, chapters, frameworks, run_dirs, mode, progress,
+                  max_output_lines=MAX_OUTPUT_LINES):
+    """The book from the executed notebooks of several framework builds
+    (`run_dirs`), executing nothing: every input is checked against this
+    checkout (bookbuild.assemble) before anything is written."""
+    from bookbuild.assemble import check_outputs, find_outputs
+    from bookbuild.files import copy_atomically
+
+    found = find_outputs(run_dirs, [c.stem for c in chapters], frameworks)
+    mode = check_outputs(layout, chapters, frameworks, found, mode)
+    layout.check_directories(layout.executed, layout.merged, layout.html,
+                             layout.editions)
+    executed = {}
+    for chapter in chapters:
+        executed[chapter] = {}
+        for fw in frameworks:
+            source = found[chapter.stem, fw]
+            out = layout.executed / source.name
+            if source.resolve() != out.resolve():
+                copy_atomically(source, out)
+            executed[chapter][fw] = out
+        progress.say(f'{chapter.stem}: the outputs of '
+                     f'{", ".join(frameworks)} checked [{mode}]')
+    return render_html(layout, executed, progress, max_output_lines)
+
+
+def render_html(layout, executed, progress, max_output_lines=MAX_OUTPUT_LINES):
+    """Merge and render every edition from {chapter: {framework: executed
+    notebook}}."""
+    from bookbuild.merge import merge_chapter
+    from bookbuild.render.book import render_book
+
+    merged = []
+    for chapter, notebooks in executed.items():
         merged_path = layout.merged / f'{chapter.stem}.ipynb'
-        merge_chapter(chapter, executed, merged_path)
+        merge_chapter(chapter, notebooks, merged_path)
         merged.append(merged_path)
     from bookbuild.i18n import catalogs
     from bookbuild.editions import edition_of
@@ -282,16 +333,21 @@ def line_count(text):
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python -m bookbuild',
                                      description=__doc__.split('\n')[0])
-    parser.add_argument('command', choices=('html', 'notebooks',
-                                            'translations', 'pdf'))
+    parser.add_argument('command', choices=('html', 'execute', 'assemble',
+                                            'notebooks', 'translations',
+                                            'pdf'))
     parser.add_argument('chapters', nargs='*',
-                        help='chapter names or .md paths (default: all)')
+                        help='chapter names or .md paths (default: all); '
+                        'assemble: the run directories (build directories '
+                        'of framework builds, or their downloaded '
+                        'artifacts), and every chapter is assembled')
     parser.add_argument('--frameworks', default=','.join(FRAMEWORKS),
                         help='comma-separated subset of ' +
                         ', '.join(FRAMEWORKS))
     parser.add_argument('--mode', choices=tuple(RUN_MODES),
                         help='run mode (default: $D2L_MODE, else full with a '
-                        'GPU, quick without)')
+                        'GPU, quick without; assemble: every input\'s mode '
+                        'must be this one, default the first input\'s)')
     parser.add_argument('--accel', choices=ACCELERATORS,
                         help='what the kernels compute on, which picks the '
                         'lock files keying the cache (default: $D2L_ACCEL, '
@@ -331,6 +387,16 @@ def main(argv=None):
                              f'{", ".join(FRAMEWORKS)}')
         layout = Layout(args.build_dir, args.root,
                         args.accel or default_accel())
+        if args.command == 'assemble':
+            if not args.chapters:
+                raise BuildError('assemble: name the run directories (one '
+                                 'per framework build) to assemble')
+            layout.check_directories(layout.executed, layout.merged,
+                                     layout.html, layout.editions)
+            assemble_book(layout, layout.chapters(), frameworks,
+                          args.chapters, args.mode, progress,
+                          args.max_output_lines)
+            return 0
         chapters = layout.chapters(args.chapters)
         if args.command == 'notebooks':
             layout.check_directories(layout.notebooks)
@@ -340,6 +406,12 @@ def main(argv=None):
         elif args.command == 'pdf':
             layout.check_directories(layout.build / 'pdf')
             build_pdfs(layout, args.framework, args.language, progress)
+        elif args.command == 'execute':
+            layout.check_directories(layout.notebooks, layout.executed,
+                                     layout.cache)
+            execute_chapters(layout, chapters, frameworks,
+                             args.mode or default_mode(), args.cell_timeout,
+                             progress)
         else:
             mode = args.mode or default_mode()
             layout.check_directories(

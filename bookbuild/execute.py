@@ -24,6 +24,7 @@ import nbformat
 from bookbuild.envfile import lock_pins
 from bookbuild.errors import BookError
 from bookbuild.glue import substitute_notebook
+from bookbuild.machine import machine_facts
 from bookbuild.files import write_notebook_atomically
 from bookbuild.progress import FileTail, Progress, for_stream
 from bookbuild.split import carry_outputs
@@ -69,6 +70,13 @@ def cache_key(nb, framework, mode, library_dir, lock_file):
     # The pins, not the file: a reworded header comment changes no output.
     add('lock', '\n'.join(lock_pins(lock_file)))
     return digest.hexdigest()
+
+
+def lock_digest(lock_file):
+    """SHA-256 of a lock file's pins, as the cache key reads them: the run
+    record keeps it, so assembly can tell outputs of other locks apart."""
+    return hashlib.sha256('\n'.join(lock_pins(lock_file)).encode()) \
+        .hexdigest()
 
 
 def code_cells(nb):
@@ -198,7 +206,8 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
 
 
 def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
-                     cache_dir, cell_timeout=600, progress=None):
+                     cache_dir, cell_timeout=600, progress=None,
+                     accel='cpu'):
     """Execute the split notebook `nb_path` (or reuse a cached run of the
     same code) and write the executed notebook to `out_path`.
 
@@ -231,7 +240,12 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
         'mode': mode, 'seconds': round(seconds, 1),
         'executed_at': datetime.datetime.now(datetime.timezone.utc)
         .isoformat(timespec='seconds'),
-        'cache_key': key, 'python': sys.version.split()[0]}
+        'cache_key': key, 'python': sys.version.split()[0],
+        # What assembly checks the outputs against, and where they were
+        # made (bookbuild.machine: no hostname).
+        'accel': accel, 'lock': pathlib.Path(lock_file).name,
+        'lock_sha256': lock_digest(lock_file),
+        'machine': machine_facts(framework, accel, lock_file)}
     write_notebook_atomically(nb, cached_path)
     write_notebook_atomically(substitute_notebook(nb), out_path)
     return {'path': pathlib.Path(out_path), 'cached': False,

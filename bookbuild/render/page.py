@@ -102,7 +102,42 @@ def run_banner(runs, frameworks):
             first=esc(dates[0]), last=esc(dates[-1]))
     mode_class = distinct[0] if len(distinct) == 1 else 'mixed'
     return (f'<aside class="run-banner run-{esc(mode_class)}" role="note">'
-            f'<p>{runs_text}{when} {meanings}</p></aside>\n')
+            f'<p>{runs_text}{when} {meanings}'
+            f'{run_machines(runs, frameworks)}</p></aside>\n')
+
+
+def run_machines(runs, frameworks):
+    """Where each framework's outputs were made, from its run record's
+    `machine` (bookbuild.machine): '' where no record says."""
+    described = []
+    for fw in frameworks:
+        facts = runs.get(fw, {}).get('machine')
+        if not facts:
+            continue
+        accel = str(facts.get('accelerator') or 'cpu')
+        gpus = facts.get('gpus') or []
+        if gpus:
+            hardware = gpu_summary(gpus)
+        else:
+            hardware = _('{cpu}, {cores} cores').format(
+                cpu=facts.get('cpu') or '?', cores=facts.get('cores') or '?')
+        versions = ', '.join(facts.get('framework') or [])
+        label = FRAMEWORK_LABELS[fw] + (f' ({versions})' if versions else '')
+        described.append(f'{label}: {hardware}, {accel.upper()}')
+    if not described:
+        return ''
+    return (' <span class="run-machines">' + esc(_('Made on: {machines}.'))
+            .format(machines='; '.join(esc(d) for d in described))
+            + '</span>')
+
+
+def gpu_summary(names):
+    """'2 \u00d7 NVIDIA H100' for several GPUs of one kind."""
+    counts = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return ', '.join(name if n == 1 else f'{n} \u00d7 {name}'
+                     for name, n in counts.items())
 
 
 def download_links(notebooks):

@@ -6,6 +6,7 @@ import shutil
 import sys
 import subprocess
 
+import nbformat
 import pytest
 
 from bookbuild import FRAMEWORKS
@@ -267,3 +268,50 @@ def test_a_dangling_reference_stops_the_build_before_it_executes(
     assert 'executed in' not in result.stderr
     assert not (book / 'build' / 'executed').exists() or \
         not any((book / 'build' / 'executed').iterdir())
+
+
+def bookbuild(book, *args):
+    return subprocess.run(
+        [sys.executable, '-m', 'bookbuild', *args, '--root', str(book)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, 'D2L_ACCEL': ''})
+
+
+def test_four_framework_builds_are_assembled_executing_nothing(book):
+    """What the workflow does, on the fixture chapter: one `execute` per
+    framework in a directory of its own, then `assemble`, with no kernel
+    to start (JUPYTER_PATH is emptied); its run records say the machine."""
+    runs = []
+    for fw in FRAMEWORKS:
+        run_dir = book / 'runs' / fw
+        result = bookbuild(book, 'execute', '--mode', 'smoke',
+                           '--frameworks', fw, '--build-dir', str(run_dir))
+        assert result.returncode == 0, result.stderr
+        assert not (run_dir / 'html').exists()
+        runs.append(run_dir)
+    nb = nbformat.read(runs[0] / 'executed' / 'small-pytorch.ipynb',
+                       as_version=4)
+    run = nb.metadata['d2l_book']['run']
+    assert run['accel'] == 'cpu' and run['lock'] == 'pytorch.txt'
+    assert run['machine']['cores'] == os.cpu_count()
+    assert run['machine']['accelerator'] == 'cpu'
+    assert 'gpus' not in run['machine']
+    out = book / 'assembled'
+    result = subprocess.run(
+        [sys.executable, '-m', 'bookbuild', 'assemble', *map(str, runs),
+         '--root', str(book), '--build-dir', str(out)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, 'D2L_ACCEL': '',
+             'JUPYTER_PATH': str(book / 'no-kernels')})
+    assert result.returncode == 0, result.stderr
+    assert 'executed in' not in result.stderr
+    page = (out / 'html' / 'small.html').read_text()
+    assert page.count('cores, CPU') == len(FRAMEWORKS)
+    assert (out / 'html' / 'index.html').is_file()
+
+    missing = bookbuild(book, 'assemble', *map(str, runs[1:]),
+                        '--build-dir', str(book / 'missing'))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(
+        'error: chapter small, framework pytorch: outputs missing')
+    assert not (book / 'missing').exists()

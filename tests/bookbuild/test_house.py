@@ -6,7 +6,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / 'bookbuild'
-STAGES = {'__main__', 'cli', 'split', 'execute', 'merge', 'editions'}
+STAGES = {'__main__', 'cli', 'split', 'execute', 'merge', 'editions',
+          'assemble'}
 ROOMS = {'render', 'i18n', 'jupyter'}
 
 

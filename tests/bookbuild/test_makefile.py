@@ -66,3 +66,26 @@ def test_check_locks_is_a_command_of_its_own_and_not_part_of_make_test():
         plan = make(target)
         assert plan.returncode == 0, plan.stderr
         assert 'check_locks' not in plan.stdout
+
+
+def test_assemble_needs_only_the_tooling_environment():
+    # -B: plan every step, as on a fresh clone.
+    plan = make('-B', 'assemble', 'RUNS=runs/a runs/b', 'MODE=full')
+    assert plan.returncode == 0, plan.stderr
+    assert '-m bookbuild assemble runs/a runs/b --build-dir build ' \
+        '--mode full' in plan.stdout
+    assert '-r requirements/tooling.txt' in plan.stdout
+    for fw in ('pytorch', 'mxnet', 'jax', 'tensorflow'):
+        assert f'requirements/{fw}' not in plan.stdout
+    assert 'kernels install' not in plan.stdout
+
+
+def test_the_smoke_book_is_four_framework_builds_assembled():
+    plan = make('test-browser')
+    assert plan.returncode == 0, plan.stderr
+    assert '-m bookbuild execute --mode smoke --build-dir build/smoke/$fw ' \
+        '--frameworks $fw' in plan.stdout
+    assert '-m bookbuild assemble --mode smoke --build-dir build/smoke ' + \
+        ' '.join(f'build/smoke/{fw}' for fw in
+                 ('pytorch', 'mxnet', 'jax', 'tensorflow')) in plan.stdout
+    assert 'bookbuild html' not in plan.stdout

@@ -13,8 +13,15 @@ from bookbuild.execute import execute_notebook
 from bookbuild.split import split_chapter
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# build/smoke by default: `make test-browser` renders from the same cache.
-LAYOUT = Layout(os.environ.get('D2L_SMOKE_DIR', ROOT / 'build' / 'smoke'))
+# build/smoke by default. Each framework executes in a build directory of
+# its own, as the workflow's framework jobs do: `make test-browser` and
+# test_assemble.py assemble the book from the four.
+SMOKE_DIR = pathlib.Path(os.environ.get('D2L_SMOKE_DIR',
+                                        ROOT / 'build' / 'smoke'))
+
+
+def smoke_layout(framework):
+    return Layout(SMOKE_DIR / framework)
 CHAPTERS = sorted((ROOT / 'chapters').glob('*.md'))
 
 # What each chapter's printed outputs must show, in every framework.
@@ -69,11 +76,12 @@ def printed(nb):
 @pytest.mark.parametrize('framework', FRAMEWORKS)
 @pytest.mark.parametrize('chapter', CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_runs_in_smoke_mode(chapter, framework):
-    nb_path = split_chapter(chapter, LAYOUT.notebooks, [framework])[framework]
+    layout = smoke_layout(framework)
+    nb_path = split_chapter(chapter, layout.notebooks, [framework])[framework]
     run = execute_notebook(
-        nb_path, LAYOUT.executed / nb_path.name, 'smoke',
-        lock_file=LAYOUT.lock_file(framework), library_dir=LAYOUT.library,
-        cache_dir=LAYOUT.cache, cell_timeout=600)
+        nb_path, layout.executed / nb_path.name, 'smoke',
+        lock_file=layout.lock_file(framework), library_dir=layout.library,
+        cache_dir=layout.cache, cell_timeout=600, accel=layout.accel)
     nb = nbformat.read(run['path'], as_version=4)
     text = printed(nb)
     layout = 'NHWC' if framework in ('jax', 'tensorflow') else 'NCHW'
