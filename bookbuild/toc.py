@@ -9,7 +9,7 @@ about where a chapter goes.
       - densenet-memory
 
 Each entry names a chapter file of the same folder (`densenet` or
-`densenet.md`); a folder of one chapter may go without. An entry without
+`densenet.md`); a folder of one chapter (or none) may go without. An entry without
 its file, an entry listed twice, or a chapter file that no entry names
 stops the build with the file and line.
 """
@@ -43,10 +43,11 @@ def read_toc(chapters_dir):
     import yaml  # the tooling's; the framework environments never read this
     path = toc_path(chapters_dir)
     if not path.is_file():
-        # One chapter has no order to give: a book of one needs no toc.
+        # One chapter (or none) has no order to give: such a book needs
+        # no toc.
         alone = list(pathlib.Path(chapters_dir).glob('*.md'))
-        if len(alone) == 1:
-            return [TocEntry(alone[0].stem, alone[0], 0)]
+        if len(alone) <= 1:
+            return [TocEntry(p.stem, p, 0) for p in alone]
         raise TocError(path, 1, 'no table of contents: list the chapters in '
                        'reading order under "chapters:"')
     try:

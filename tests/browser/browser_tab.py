@@ -66,3 +66,12 @@ def open_answers(page):
     groups inside them show too."""
     for summary in page.locator('details.answer > summary').all():
         summary.click()
+
+
+def pages(rendered_page):
+    """Every page of the book beside `rendered_page`: the index and every
+    chapter, the translated editions (html/vi/...) included."""
+    folder = pathlib.Path(rendered_page).parent
+    found = sorted(folder.glob('*.html')) + sorted(folder.glob('*/*.html'))
+    assert found, f'no pages beside {rendered_page}'
+    return found

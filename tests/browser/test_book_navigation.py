@@ -8,8 +8,7 @@ import urllib.parse
 
 import pytest
 
-from test_every_page import pages
-from test_page import DESKTOP, PHONE, Watched
+from browser_tab import DESKTOP, PHONE, Watched, pages
 
 THEME_KEY = 'd2l-book-theme'
 # The WCAG 2 contrast ratio of text against the background it is drawn on

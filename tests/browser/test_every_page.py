@@ -3,18 +3,8 @@ each HTML file beside `rendered_page` (the index and every chapter, in
 every edition) loads without console errors or remote requests, typesets
 its math, loads its images and fits a phone's width with its answers
 unfolded."""
-import pathlib
-
-from browser_tab import (PHONE, Watched, broken_images, open_answers,
+from browser_tab import (PHONE, Watched, broken_images, open_answers, pages,
                          untypeset_formulas)
-
-
-def pages(rendered_page):
-    # the translated editions (html/vi/...) are pages of the book too
-    folder = pathlib.Path(rendered_page).parent
-    found = sorted(folder.glob('*.html')) + sorted(folder.glob('*/*.html'))
-    assert found, f'no pages beside {rendered_page}'
-    return found
 
 
 def test_every_page_loads_cleanly_and_offline(browser, rendered_page):

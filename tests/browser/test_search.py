@@ -13,7 +13,7 @@ import pytest
 
 from bookbuild.i18n import catalogs
 from conftest import run_without_kernels
-from test_page import DESKTOP, STORAGE_KEY, Watched, selected_frameworks
+from browser_tab import DESKTOP, STORAGE_KEY, Watched, selected_frameworks
 
 DENSE_BLOCKS = 'dense-blocks'
 REMEDY = 'the-remedy-recompute-instead-of-store'

@@ -9,6 +9,12 @@ import pathlib
 from bookbuild.source import read_chapter
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Where the smoke build of the chapters is, build/smoke by default. Each
+# framework executes in a build directory of its own, as the workflow's
+# framework jobs do: `make test-browser` and test_assemble.py assemble the
+# book from the four.
+SMOKE_DIR = pathlib.Path(os.environ.get('D2L_SMOKE_DIR',
+                                        ROOT / 'build' / 'smoke'))
 FRAMEWORKS = ('pytorch', 'mxnet', 'jax', 'tensorflow')
 
 

@@ -18,7 +18,7 @@ import pytest
 from bookbuild import FRAMEWORKS, cli, execute
 from bookbuild.source import read_chapter
 
-from test_execute import ROOT, SMOKE_DIR
+from chapter_code import ROOT, SMOKE_DIR
 
 RUN_DIRS = [SMOKE_DIR / fw for fw in FRAMEWORKS]
 

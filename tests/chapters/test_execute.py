@@ -1,8 +1,6 @@
 """Every chapter runs on every framework (smoke mode), through the build's
 own execute stage and the real framework kernels, and its outputs show the
 claims its text makes."""
-import os
-import pathlib
 
 import nbformat
 import pytest
@@ -12,12 +10,7 @@ from bookbuild.cli import Layout
 from bookbuild.execute import execute_notebook
 from bookbuild.split import split_chapter
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-# build/smoke by default. Each framework executes in a build directory of
-# its own, as the workflow's framework jobs do: `make test-browser` and
-# test_assemble.py assemble the book from the four.
-SMOKE_DIR = pathlib.Path(os.environ.get('D2L_SMOKE_DIR',
-                                        ROOT / 'build' / 'smoke'))
+from chapter_code import ROOT, SMOKE_DIR
 
 
 def smoke_layout(framework):
