@@ -391,6 +391,26 @@ class Trainer(shared.Trainer):
             compiler_options=_KEEP_REMAT_ON_CPU if on_cpu else None)
         self.eval_step = jax.jit(model.validation_step)
 
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`),
+        on the host: the TrainState's arrays (parameters, BatchNorm's
+        statistics, the optimizer's state, the step count that dropout's
+        keys fold in) and the points half-way to being plotted."""
+        state = self.state.replace(dropout_key=None)
+        return {'state': jax.device_get(jax.tree_util.tree_leaves(state)),
+                'plot_buffer': jax.device_get(self.model.host['plot_buffer'])}
+
+    def _load_checkpoint_state(self, state):
+        # The dropout key is this fit's own (split from set_seed's), as in
+        # the interrupted run: only the step it is folded with moves on.
+        key = self.state.dropout_key
+        structure = jax.tree_util.tree_structure(
+            self.state.replace(dropout_key=None))
+        self.state = jax.tree_util.tree_unflatten(
+            structure, [jnp.asarray(a) for a in state['state']]
+        ).replace(dropout_key=key)
+        self.model.host['plot_buffer'] = state['plot_buffer']
+
     def fit_epoch(self):
         model = self.model
         losses, sizes = [], []

@@ -17,6 +17,10 @@ epoch) and at the end of an epoch, so it adds no host sync per step.
 The framework-free half (run modes, the Fashion-MNIST files, the progress
 board, the per-epoch log) lives in `d2l_local.shared`.
 """
+import os
+import pathlib
+import tempfile
+
 import numpy as onp  # host-side numpy; `np` below is MXNet's NumPy interface
 from mxnet import autograd, context, gluon, init, np, npx
 
@@ -271,6 +275,27 @@ class Trainer(shared.Trainer):
         self._trainable = [p for p in params.values() if p.grad_req != 'null']
         self.model = model
         self.optim = model.configure_optimizers()
+
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        the parameters (BatchNorm's running statistics among them) and the
+        optimizer's state, as the bytes of Gluon's own files. (MXNet cannot
+        read its random stream back: a model with dropout resumes with
+        other dropout masks.)"""
+        with tempfile.TemporaryDirectory() as folder:
+            files = {'model': os.path.join(folder, 'model.params'),
+                     'optim': os.path.join(folder, 'optim.states')}
+            self.model.save_parameters(files['model'])
+            self.optim.save_states(files['optim'])
+            return {k: pathlib.Path(f).read_bytes() for k, f in files.items()}
+
+    def _load_checkpoint_state(self, state):
+        with tempfile.TemporaryDirectory() as folder:
+            files = {k: os.path.join(folder, k) for k in state}
+            for k, f in files.items():
+                pathlib.Path(f).write_bytes(state[k])
+            self.model.load_parameters(files['model'], ctx=self.device)
+            self.optim.load_states(files['optim'])
 
     def prepare_batch(self, batch):
         return [a.as_in_ctx(self.device) for a in batch]

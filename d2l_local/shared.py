@@ -26,7 +26,7 @@ import zlib
 
 import numpy as np
 
-from d2l_local import GLUE_MIME
+from d2l_local import GLUE_MIME, checkpoint
 
 # --------------------------------------------------------------------------
 # Start-up noise of native libraries
@@ -836,13 +836,30 @@ class TrainingLog:
                'seconds': seconds,
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
+        self._print(row)
+        return row
+
+    def _print(self, row):
         line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
-                f'{_metrics(row)} ({seconds:.1f} s, '
+                f'{_metrics(row)} ({row["seconds"]:.1f} s, '
                 f'{row["examples_per_sec"]:.0f} examples/s)')
         if not in_notebook():
             print(line, file=self.stream, flush=True)
         report_progress(line)
-        return row
+
+    def elapsed(self):
+        """Seconds since the log started (resumed epochs' time included)."""
+        return time.perf_counter() - self._start
+
+    def resume(self, rows, elapsed):
+        """Continue after the epochs `rows` of an interrupted run (which
+        took `elapsed` seconds): their lines are printed again as they
+        were, and the summary's time counts them."""
+        for row in rows:
+            self.history.append(row)
+            self._print(row)
+        now = time.perf_counter()
+        self._start, self._epoch_start = now - elapsed, now
 
     def summary(self, memory=None):
         """The last epoch's metrics and the time per epoch (and `memory`,
@@ -895,9 +912,11 @@ class Trainer(HyperParameters):
     A framework's Trainer supplies the hooks: `_run_mode`, `_device` (the
     device and a line naming it), `_device_scope` (where arrays are made
     during the fit; none by default), `_reset_peak_memory`, `_peak_memory`,
-    `prepare_model` (the model and its optimizer, ready on the device) and
-    what a reader studies: `fit_epoch`, whose training steps end with
-    `_end_epoch`, and `_validate`.
+    `prepare_model` (the model and its optimizer, ready on the device),
+    `_checkpoint_state` and `_load_checkpoint_state` (the model's and the
+    optimizer's state and the framework's random stream, as picklable
+    objects) and what a reader studies: `fit_epoch`, whose training steps
+    end with `_end_epoch`, and `_validate`.
     """
 
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
@@ -927,10 +946,52 @@ class Trainer(HyperParameters):
             self.history = self.log.history
             self.step_losses = []
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-            for self.epoch in range(self.epochs):
+            self._resume(model)
+            for self.epoch in range(len(self.history), self.epochs):
                 self.fit_epoch()
+                self._save_checkpoint(model)
         model.board.show()
         print(self.log.summary(self._peak_memory(self.device)), flush=True)
+
+    def _resume(self, model):
+        """Continue from this fit's checkpoint, where the build keeps one
+        (`d2l_local.checkpoint`): the finished epochs are not run again but
+        printed and plotted as they were, and the model, the optimizer, the
+        batch order and the random streams continue from where they were,
+        so the run ends with the numbers of an uninterrupted one."""
+        self._checkpoint = checkpoint.FitCheckpoint.for_next_fit({
+            'model': type(model).__name__, 'max_epochs': self.max_epochs,
+            'epochs': self.epochs, 'train_batches': self.num_train_batches,
+            'val_batches': self.num_val_batches})
+        saved = self._checkpoint and self._checkpoint.load()
+        if not saved:
+            return
+        self._load_checkpoint_state(saved['framework'])
+        order = getattr(self.train_dataloader, 'rng', None)
+        if order is not None:
+            order.bit_generator.state = saved['batch_order']
+        random.setstate(saved['python_random'])
+        np.random.set_state(saved['numpy_random'])
+        model.board.raw_points, model.board.data = saved['board']
+        self.step_losses = saved['step_losses']
+        self.train_batch_idx, self.val_batch_idx = saved['batches_seen']
+        self.log.resume(saved['history'], saved['elapsed'])
+
+    def _save_checkpoint(self, model):
+        """After an epoch: everything `_resume` needs, where the build
+        keeps checkpoints."""
+        if self._checkpoint is None:
+            return
+        order = getattr(self.train_dataloader, 'rng', None)
+        self._checkpoint.save({
+            'framework': self._checkpoint_state(),
+            'batch_order': order.bit_generator.state if order else None,
+            'python_random': random.getstate(),
+            'numpy_random': np.random.get_state(),
+            'board': (model.board.raw_points, model.board.data),
+            'step_losses': self.step_losses,
+            'batches_seen': (self.train_batch_idx, self.val_batch_idx),
+            'history': self.history, 'elapsed': self.log.elapsed()})
 
     def _end_epoch(self, step_losses, sizes, val):
         """The end of an epoch, once its figures are on the host: the step

@@ -295,6 +295,19 @@ class Trainer(shared.Trainer):
         self.optim.build(model.trainable_variables)
         self._train_step, self._eval_step = self._compile_steps()
 
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        the model's variables (BatchNorm's moving statistics among them)
+        and the optimizer's (its iteration count, any slots), as arrays."""
+        return {'model': [v.numpy() for v in self.model.weights],
+                'optim': [v.numpy() for v in self.optim.variables]}
+
+    def _load_checkpoint_state(self, state):
+        for variable, value in zip(self.model.weights, state['model']):
+            variable.assign(value)
+        for variable, value in zip(self.optim.variables, state['optim']):
+            variable.assign(value)
+
     def _compile_steps(self):
         """The train and eval steps as `tf.function`s, traced once: their
         input signature leaves the batch dimension open, so the last, short

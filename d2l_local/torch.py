@@ -249,6 +249,26 @@ class Trainer(shared.Trainer):
         self.model = model.to(self.device)
         self.optim = model.configure_optimizers()
 
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        parameters and buffers (BatchNorm's statistics), the optimizer's
+        state, the points half-way to being plotted, and PyTorch's random
+        streams (dropout)."""
+        return {'model': self.model.state_dict(),
+                'optim': self.optim.state_dict(),
+                'plot_buffer': self.model._plot_buffer,
+                'random': torch.get_rng_state(),
+                'cuda_random': (torch.cuda.get_rng_state_all()
+                                if torch.cuda.is_available() else None)}
+
+    def _load_checkpoint_state(self, state):
+        self.model.load_state_dict(state['model'])
+        self.optim.load_state_dict(state['optim'])
+        self.model._plot_buffer = state['plot_buffer']
+        torch.set_rng_state(state['random'])
+        if state['cuda_random'] is not None:
+            torch.cuda.set_rng_state_all(state['cuda_random'])
+
     def prepare_batch(self, batch):
         return [a.to(self.device, non_blocking=True) for a in batch]
 

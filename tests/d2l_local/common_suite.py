@@ -1,9 +1,10 @@
 """The tests every framework's d2l_local suite shares: one body, run by each
 suite in its own environment against its own module. A suite imports them
 (`from common_suite import *`) and defines the fixtures `framework_module`
-(the module under test) and `linear_classifier` (a factory of a one-layer
-classifier, `make(lr)`, for `ROWS`'s one feature and eleven classes); what
-only one framework has stays in its suite.
+(the module under test), `linear_classifier` (a one-layer classifier,
+`make(lr)`, for `rows`'s one feature and eleven classes) and
+`resumable_classifier` (the same with BatchNorm and a momentum optimizer);
+what only one framework has stays in its suite.
 """
 import math
 import pathlib
@@ -25,7 +26,9 @@ __all__ = ['test_public_names_in_the_agreed_order',
            'test_idx_round_trip_still_reads',
            'test_data_modules_share_the_skeleton',
            'test_the_loader_cuts_batches_in_the_shared_order',
-           'test_fit_runs_the_shared_loop', 'label_dtype']
+           'test_fit_runs_the_shared_loop',
+           'test_an_interrupted_fit_resumes_with_the_same_numbers',
+           'label_dtype']
 
 PUBLIC_NAMES = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
                 'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
@@ -188,3 +191,86 @@ def test_fit_runs_the_shared_loop(framework_module, linear_classifier,
     out = capsys.readouterr().out
     assert out.startswith('run mode: smoke')
     assert 'epoch 1/1: train loss' in out
+
+
+# ---------------------------------------------------------------- resuming
+
+RESUME = shared.RunMode('resume', max_epochs=3, train_examples=None,
+                        val_examples=None, max_image_size=None)
+
+
+def test_an_interrupted_fit_resumes_with_the_same_numbers(
+        framework_module, resumable_classifier, label_dtype, tmp_path,
+        monkeypatch, capsys):
+    """With $D2L_CHECKPOINT_DIR, a fit killed after its first epoch and
+    run again continues from the checkpoint: two epochs trained, not
+    three, and the losses, accuracies, curves and printed lines of an
+    uninterrupted fit (a BatchNorm model with a momentum optimizer, so
+    that the statistics and the optimizer's state must come back too)."""
+    from d2l_local import checkpoint
+    d2l = framework_module
+    monkeypatch.setitem(shared.RUN_MODES, 'resume', RESUME)
+    monkeypatch.setenv('D2L_MODE', 'resume')
+    trained = []
+    end_epoch = shared.Trainer._end_epoch
+
+    def counting(self, *args):
+        trained.append(self.epoch)
+        return end_epoch(self, *args)
+    monkeypatch.setattr(shared.Trainer, '_end_epoch', counting)
+
+    def fit():
+        # A rerun is a new kernel: its fits are numbered from 0 again.
+        monkeypatch.setattr(checkpoint._fits, 'started', 0)
+        d2l.set_seed(0)
+        model = resumable_classifier(lr=0.1)
+        trainer = d2l.Trainer(max_epochs=3)
+        trainer.fit(model, rows(d2l, label_dtype))
+        return trainer, model, capsys.readouterr().out
+
+    def figures(run):
+        trainer, model, out = run
+        lines = [re.sub(r' \(.*', '', line) for line in out.splitlines()
+                 if line.startswith('epoch ')]
+        return trainer.history, trainer.step_losses, model.board.data, lines
+
+    def same(got, expected):
+        assert got[3] == expected[3]  # the printed lines, timings left out
+        assert len(got[0]) == len(expected[0])
+        for row, expected_row in zip(got[0], expected[0]):
+            for key in ('epoch', 'train_loss', 'val_loss', 'val_acc'):
+                assert row[key] == pytest.approx(expected_row[key],
+                                                 rel=1e-6, abs=1e-7), key
+        assert got[1] == pytest.approx(expected[1], rel=1e-6, abs=1e-7)
+        assert got[2].keys() == expected[2].keys()
+        for label, points in expected[2].items():
+            np.testing.assert_allclose(got[2][label], points, rtol=1e-6,
+                                       atol=1e-7)
+
+    whole = figures(fit())
+    assert trained == [0, 1, 2] and not list(tmp_path.iterdir())
+
+    monkeypatch.setenv(checkpoint.DIRECTORY_VARIABLE, str(tmp_path))
+    save = shared.Trainer._save_checkpoint
+
+    def killed_after_the_first_epoch(self, model):
+        save(self, model)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(shared.Trainer, '_save_checkpoint',
+                        killed_after_the_first_epoch)
+    trained.clear()
+    with pytest.raises(KeyboardInterrupt):
+        fit()
+    capsys.readouterr()  # what the killed run printed
+    assert trained == [0]
+    assert [p.name for p in tmp_path.iterdir()] == ['fit-0.pkl']
+    monkeypatch.setattr(shared.Trainer, '_save_checkpoint', save)
+
+    trained.clear()
+    same(figures(fit()), whole)
+    assert trained == [1, 2]  # the first epoch came from the checkpoint
+
+    # Once more: every epoch is in the checkpoint, and nothing is trained.
+    trained.clear()
+    same(figures(fit()), whole)
+    assert trained == []

@@ -15,6 +15,7 @@ import pytest
 jax = pytest.importorskip('jax')
 import jax.numpy as jnp  # noqa: E402
 from flax import linen as nn  # noqa: E402
+import optax  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
@@ -51,6 +52,31 @@ class RowsClassifier(d2l.Classifier):
 @pytest.fixture
 def linear_classifier():
     return RowsClassifier
+
+
+class DenseBN(nn.Module):
+    @nn.compact
+    def __call__(self, X, training=False):
+        X = nn.relu(nn.BatchNorm(use_running_average=not training)(
+            nn.Dense(8)(X)))
+        return nn.Dropout(0.3, deterministic=not training)(X)
+
+
+class RowsBNClassifier(d2l.Classifier):
+    """common_suite's resumable model: BatchNorm statistics, dropout's
+    keys and momentum must all come back from a checkpoint."""
+    lr: float = 0.1
+
+    def setup(self):
+        self.net = [DenseBN(), nn.Dense(11)]
+
+    def configure_optimizers(self):
+        return optax.sgd(self.lr, momentum=0.9)
+
+
+@pytest.fixture
+def resumable_classifier():
+    return RowsBNClassifier
 
 
 @pytest.fixture

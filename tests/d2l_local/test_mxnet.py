@@ -12,7 +12,7 @@ import numpy as onp
 import pytest
 
 mx = pytest.importorskip('mxnet')
-from mxnet import autograd, np, npx  # noqa: E402
+from mxnet import autograd, gluon, np, npx  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
@@ -51,6 +51,28 @@ class RowsClassifier(d2l.Classifier):
 @pytest.fixture
 def linear_classifier():
     return RowsClassifier
+
+
+class RowsBNClassifier(d2l.Classifier):
+    """common_suite's resumable model: BatchNorm statistics and momentum
+    must come back from a checkpoint (no dropout: MXNet cannot read its
+    random stream back)."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.HybridSequential()
+        self.net.add(nn.Dense(8), nn.BatchNorm(), nn.Activation('relu'),
+                     nn.Dense(11))
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr, 'momentum': 0.9})
+
+
+@pytest.fixture
+def resumable_classifier():
+    return RowsBNClassifier
 
 
 @pytest.fixture

@@ -53,6 +53,26 @@ def linear_classifier():
     return RowsClassifier
 
 
+class RowsBNClassifier(d2l.Classifier):
+    """common_suite's resumable model: BatchNorm statistics, dropout's
+    random stream and momentum must all come back from a checkpoint."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = nn.Sequential(nn.LazyLinear(8), nn.LazyBatchNorm1d(),
+                                 nn.ReLU(), nn.Dropout(0.3),
+                                 nn.LazyLinear(11))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9)
+
+
+@pytest.fixture
+def resumable_classifier():
+    return RowsBNClassifier
+
+
 @pytest.fixture
 def label_dtype():
     return np.int64  # what F.cross_entropy takes

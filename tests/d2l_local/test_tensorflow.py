@@ -64,6 +64,25 @@ def linear_classifier():
     return RowsClassifier
 
 
+class RowsBNClassifier(d2l.Classifier):
+    """common_suite's resumable model: BatchNorm statistics and momentum
+    must come back from a checkpoint."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = tf.keras.Sequential([L.Dense(8), bn(), L.ReLU(),
+                                        L.Dense(11)])
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(learning_rate=self.lr, momentum=0.9)
+
+
+@pytest.fixture
+def resumable_classifier():
+    return RowsBNClassifier
+
+
 def bn():
     return L.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
