@@ -1,10 +1,10 @@
 """The tests every framework's d2l_local suite shares: one body, run by each
 suite in its own environment against its own module. A suite imports them
-(`from common_suite import *`) and defines the fixtures `framework_module`
-(the module under test), `linear_classifier` (a one-layer classifier,
-`make(lr)`, for `rows`'s one feature and eleven classes) and
-`resumable_classifier` (the same with BatchNorm and a momentum optimizer);
-what only one framework has stays in its suite.
+(`from common_suite import *`) and has two globals they use: `d2l`, the
+module under test, and `RowsClassifier(lr)`, a small classifier of `rows`
+(one feature, eleven classes) with BatchNorm and a momentum optimizer, whose
+state a checkpoint must bring back; what only one framework has stays in
+its suite.
 """
 import math
 import pathlib
@@ -28,12 +28,22 @@ __all__ = ['test_public_names_in_the_agreed_order',
            'test_the_loader_cuts_batches_in_the_shared_order',
            'test_fit_runs_the_shared_loop',
            'test_an_interrupted_fit_resumes_with_the_same_numbers',
-           'label_dtype']
+           'framework_module', 'rows_classifier', 'label_dtype']
 
 PUBLIC_NAMES = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
                 'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
                 'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
                 'run_mode', 'measure_training_step', 'glue']
+
+
+@pytest.fixture
+def framework_module(request):
+    return request.module.d2l
+
+
+@pytest.fixture
+def rows_classifier(request):
+    return request.module.RowsClassifier
 
 
 # ---------------------------------------------------------------- the module
@@ -168,7 +178,7 @@ def _host(array):
     return np.asarray(array)
 
 
-def test_fit_runs_the_shared_loop(framework_module, linear_classifier,
+def test_fit_runs_the_shared_loop(framework_module, rows_classifier,
                                   label_dtype, monkeypatch, capsys):
     """A framework's Trainer reaches the end of each epoch through the
     shared `_end_epoch`, which logs the example-weighted train loss."""
@@ -183,7 +193,7 @@ def test_fit_runs_the_shared_loop(framework_module, linear_classifier,
     monkeypatch.setenv('D2L_MODE', 'smoke')
     trainer = d2l.Trainer(max_epochs=1)
     d2l.set_seed(0)
-    trainer.fit(linear_classifier(lr=0.1), rows(d2l, label_dtype))
+    trainer.fit(rows_classifier(lr=0.1), rows(d2l, label_dtype))
     assert ends == [([4, 4, 3], ['acc', 'loss'])]
     row = trainer.history[0]
     assert row['train_loss'] == pytest.approx(
@@ -200,7 +210,7 @@ RESUME = shared.RunMode('resume', max_epochs=3, train_examples=None,
 
 
 def test_an_interrupted_fit_resumes_with_the_same_numbers(
-        framework_module, resumable_classifier, label_dtype, tmp_path,
+        framework_module, rows_classifier, label_dtype, tmp_path,
         monkeypatch, capsys):
     """With $D2L_CHECKPOINT_DIR, a fit killed after its first epoch and
     run again continues from the checkpoint: two epochs trained, not
@@ -223,7 +233,7 @@ def test_an_interrupted_fit_resumes_with_the_same_numbers(
         # A rerun is a new kernel: its fits are numbered from 0 again.
         monkeypatch.setattr(checkpoint._fits, 'started', 0)
         d2l.set_seed(0)
-        model = resumable_classifier(lr=0.1)
+        model = rows_classifier(lr=0.1)
         trainer = d2l.Trainer(max_epochs=3)
         trainer.fit(model, rows(d2l, label_dtype))
         return trainer, model, capsys.readouterr().out

@@ -36,24 +36,6 @@ def smoke(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'smoke')
 
 
-@pytest.fixture
-def framework_module():
-    return d2l
-
-
-class RowsClassifier(d2l.Classifier):
-    """common_suite's one-layer classifier."""
-    lr: float = 0.1
-
-    def setup(self):
-        self.net = nn.Dense(11)
-
-
-@pytest.fixture
-def linear_classifier():
-    return RowsClassifier
-
-
 class DenseBN(nn.Module):
     @nn.compact
     def __call__(self, X, training=False):
@@ -62,8 +44,8 @@ class DenseBN(nn.Module):
         return nn.Dropout(0.3, deterministic=not training)(X)
 
 
-class RowsBNClassifier(d2l.Classifier):
-    """common_suite's resumable model: BatchNorm statistics, dropout's
+class RowsClassifier(d2l.Classifier):
+    """common_suite's model of its rows: BatchNorm statistics, dropout's
     keys and momentum must all come back from a checkpoint."""
     lr: float = 0.1
 
@@ -72,11 +54,6 @@ class RowsBNClassifier(d2l.Classifier):
 
     def configure_optimizers(self):
         return optax.sgd(self.lr, momentum=0.9)
-
-
-@pytest.fixture
-def resumable_classifier():
-    return RowsBNClassifier
 
 
 @pytest.fixture

@@ -34,27 +34,8 @@ def smoke(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'smoke')
 
 
-@pytest.fixture
-def framework_module():
-    return d2l
-
-
 class RowsClassifier(d2l.Classifier):
-    """common_suite's one-layer classifier."""
-
-    def __init__(self, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.Dense(11)
-
-
-@pytest.fixture
-def linear_classifier():
-    return RowsClassifier
-
-
-class RowsBNClassifier(d2l.Classifier):
-    """common_suite's resumable model: BatchNorm statistics and momentum
+    """common_suite's model of its rows: BatchNorm statistics and momentum
     must come back from a checkpoint (no dropout: MXNet cannot read its
     random stream back)."""
 
@@ -68,11 +49,6 @@ class RowsBNClassifier(d2l.Classifier):
     def configure_optimizers(self):
         return gluon.Trainer(self.collect_params(), 'sgd',
                              {'learning_rate': self.lr, 'momentum': 0.9})
-
-
-@pytest.fixture
-def resumable_classifier():
-    return RowsBNClassifier
 
 
 @pytest.fixture

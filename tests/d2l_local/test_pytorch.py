@@ -34,27 +34,8 @@ def smoke(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'smoke')
 
 
-@pytest.fixture
-def framework_module():
-    return d2l
-
-
 class RowsClassifier(d2l.Classifier):
-    """common_suite's one-layer classifier."""
-
-    def __init__(self, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.LazyLinear(11)
-
-
-@pytest.fixture
-def linear_classifier():
-    return RowsClassifier
-
-
-class RowsBNClassifier(d2l.Classifier):
-    """common_suite's resumable model: BatchNorm statistics, dropout's
+    """common_suite's model of its rows: BatchNorm statistics, dropout's
     random stream and momentum must all come back from a checkpoint."""
 
     def __init__(self, lr):
@@ -66,11 +47,6 @@ class RowsBNClassifier(d2l.Classifier):
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9)
-
-
-@pytest.fixture
-def resumable_classifier():
-    return RowsBNClassifier
 
 
 @pytest.fixture

@@ -45,27 +45,8 @@ def smoke(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'smoke')
 
 
-@pytest.fixture
-def framework_module():
-    return d2l
-
-
 class RowsClassifier(d2l.Classifier):
-    """common_suite's one-layer classifier."""
-
-    def __init__(self, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = tf.keras.Sequential([L.Dense(11)])
-
-
-@pytest.fixture
-def linear_classifier():
-    return RowsClassifier
-
-
-class RowsBNClassifier(d2l.Classifier):
-    """common_suite's resumable model: BatchNorm statistics and momentum
+    """common_suite's model of its rows: BatchNorm statistics and momentum
     must come back from a checkpoint."""
 
     def __init__(self, lr):
@@ -76,11 +57,6 @@ class RowsBNClassifier(d2l.Classifier):
 
     def configure_optimizers(self):
         return tf.keras.optimizers.SGD(learning_rate=self.lr, momentum=0.9)
-
-
-@pytest.fixture
-def resumable_classifier():
-    return RowsBNClassifier
 
 
 def bn():
