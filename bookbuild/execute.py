@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import os
 import pathlib
+import shutil
 import sys
 import time
 
@@ -137,10 +138,23 @@ def kernel_manager(kernel):
                               transport_encryption=encryption)
 
 
+def checkpoint_dir(cache_dir, nb, key):
+    """Where the Trainers of notebook `nb` save their epochs' checkpoints
+    (d2l_local.checkpoint): named by the chapter, the framework and the
+    notebook's cache key, which hashes its code cells, d2l_local, the
+    environment and the mode, so that a changed notebook starts afresh
+    while a rerun of an interrupted one resumes."""
+    meta = nb.metadata['d2l_book']
+    return (pathlib.Path(cache_dir).absolute() / 'checkpoints' /
+            f'{meta["chapter"]}-{meta["framework"]}-{key[:20]}')
+
+
 def run_notebook(nb, framework, mode, cell_timeout, workdir,
-                 progress=None):
+                 progress=None, checkpoints=None):
     """Execute `nb` in place on its kernel; raise ExecutionError naming the
-    chapter, framework, cell and line on any failure."""
+    chapter, framework, cell and line on any failure. With `checkpoints`
+    (a directory) the kernel's Trainers checkpoint each epoch there and
+    resume from what they find."""
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient import NotebookClient
     from nbclient.exceptions import (CellExecutionError, CellTimeoutError,
@@ -176,7 +190,8 @@ def run_notebook(nb, framework, mode, cell_timeout, workdir,
     kernel_log = pathlib.Path(stem + '.kernel.log')
     try:
         with environment(D2L_MODE=mode, PYTHONUNBUFFERED='1',
-                         D2L_PROGRESS_FILE=str(progress_file)), \
+                         D2L_PROGRESS_FILE=str(progress_file),
+                         D2L_CHECKPOINT_DIR=str(checkpoints or '')), \
                 open(kernel_log, 'w') as log, \
                 FileTail(progress_file, progress,
                          f'{meta["chapter"]}/{framework}'):
@@ -234,7 +249,9 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
     start = time.perf_counter()
     workdir = pathlib.Path(out_path).parent
     workdir.mkdir(parents=True, exist_ok=True)
-    run_notebook(nb, framework, mode, cell_timeout, workdir, progress)
+    checkpoints = checkpoint_dir(cache_dir, nb, key)
+    run_notebook(nb, framework, mode, cell_timeout, workdir, progress,
+                 checkpoints)
     seconds = time.perf_counter() - start
     nb.metadata['d2l_book']['run'] = {
         'mode': mode, 'seconds': round(seconds, 1),
@@ -247,6 +264,8 @@ def execute_notebook(nb_path, out_path, mode, *, lock_file, library_dir,
         'lock_sha256': lock_digest(lock_file),
         'machine': machine_facts(framework, accel, lock_file)}
     write_notebook_atomically(nb, cached_path)
+    # The cached notebook replaces its checkpoints: a rerun reuses it whole.
+    shutil.rmtree(checkpoints, ignore_errors=True)
     write_notebook_atomically(substitute_notebook(nb), out_path)
     return {'path': pathlib.Path(out_path), 'cached': False,
             'seconds': seconds, 'key': key}

@@ -37,12 +37,14 @@ from flax import linen as nn
 from flax.training import train_state
 
 from d2l_local import shared
-from d2l_local.shared import HyperParameters, ProgressBoard
 
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
            'run_mode', 'measure_training_step', 'glue']
+
+HyperParameters = shared.HyperParameters
+ProgressBoard = shared.ProgressBoard
 
 
 # --------------------------------------------------------------------------
@@ -270,83 +272,32 @@ class Classifier(Module):
 # Data
 # --------------------------------------------------------------------------
 
-class _ArrayBatches:
-    """Minibatches of in-memory numpy arrays, handed to the device one
-    batch at a time.
+class DataModule(shared.DataModule):
+    """The base class of data: `get_dataloader(train)` gives the batches
+    (`shared.DataModule`), handed to the device one batch at a time.
 
     The data already sits in host memory, so gathering a batch with numpy
     and transferring it is all a loader has to do; JAX dispatches
-    asynchronously, so this overlaps with the previous step's compute. Each
-    pass over a shuffled loader draws a new permutation from its seeded
-    generator.
-    """
+    asynchronously, so this overlaps with the previous step's compute."""
 
-    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
-        self.arrays, self.batch_size = arrays, batch_size
-        self.shuffle, self.rng = shuffle, rng
-        self.transform = transform
+    def _run_mode(self):
+        return run_mode()
 
-    def __len__(self):
-        return math.ceil(len(self.arrays[0]) / self.batch_size)
-
-    def __iter__(self):
-        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
-                                        self.shuffle, self.rng):
-            batch = tuple(a[idx] for a in self.arrays)
-            yield (self.transform(batch) if self.transform
-                   else tuple(jax.device_put(a) for a in batch))
+    def _convert(self, array):
+        return jax.device_put(array)
 
 
-class DataModule(HyperParameters):
-    """The base class of data: `get_dataloader(train)` gives the batches."""
-
-    def __init__(self):
-        # Its own generator (shared.data_rng): set_seed(s) fixes every
-        # epoch's order, the same in every framework.
-        self.rng = shared.data_rng()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-    def get_tensorloader(self, arrays, train, transform=None):
-        """Batches of `arrays`; shuffled every epoch when training."""
-        return _ArrayBatches(tuple(arrays), self.batch_size, shuffle=train,
-                             rng=self.rng, transform=transform)
-
-
-class FashionMNIST(DataModule):
+class FashionMNIST(shared.FashionMNIST, DataModule):
     """Fashion-MNIST from its real IDX files, as NHWC float32 images in
-    [0, 1] and int32 labels, cut to the run mode's caps. Images are resized
-    per batch, never all at once."""
+    [0, 1] and int32 labels, cut to the run mode's caps
+    (`shared.FashionMNIST`)."""
 
-    def __init__(self, batch_size=64, resize=(28, 28)):
-        super().__init__()
-        self.save_hyperparameters()
-        self.mode = run_mode()
-        self.resize = self.mode.cap_image_size(tuple(resize))
-        self.train = shared.fashion_mnist_arrays(True, self.mode)
-        self.val = shared.fashion_mnist_arrays(False, self.mode)
-
-    def _transform(self, batch):
+    def _prepare(self, batch):
         """One batch: resized bilinearly by the shared numpy code (half-pixel
         centres, as torchvision's Resize on tensors; the same pixels as in
-        the other frameworks), the channel axis added, sent to the device."""
+        the other frameworks), the channel axis added."""
         X, y = batch
-        X = shared.resize_images(X, self.resize)
-        return jax.device_put(X[..., None]), jax.device_put(y)
-
-    def get_dataloader(self, train):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data, train, transform=self._transform)
-
-    def text_labels(self, indices):
-        return [shared.TEXT_LABELS[int(i)] for i in indices]
+        return shared.resize_images(X, self.resize)[..., None], y
 
     def visualize(self, batch, nrows=1, ncols=8, labels=[]):
         X, y = batch
@@ -370,8 +321,9 @@ class FashionMNIST(DataModule):
 _KEEP_REMAT_ON_CPU = {'xla_disable_hlo_passes': 'cse_barrier_expander'}
 
 
-class Trainer(HyperParameters):
-    """Trains a Module on a DataModule.
+class Trainer(shared.Trainer):
+    """Trains a Module on a DataModule (`shared.Trainer.fit` runs the
+    epochs).
 
     `fit` builds a TrainState (parameters from `model.apply_init`, the
     optimizer from `model.configure_optimizers`, clipped by global norm if
@@ -382,10 +334,8 @@ class Trainer(HyperParameters):
     starts from freshly initialised ones).
     """
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
-        self.save_hyperparameters()
-        self.history = []
-        self.step_losses = []
+    def _run_mode(self):
+        return run_mode()
 
     def _device(self):
         """The device to train on, and a line saying which and why."""
@@ -398,6 +348,9 @@ class Trainer(HyperParameters):
                            'none found)')
         return cpu(), 'device: CPU'
 
+    def _device_scope(self):
+        return jax.default_device(self.device)
+
     def _reset_peak_memory(self, device):
         pass  # XLA's peak counts from the process's start and cannot be reset
 
@@ -409,12 +362,6 @@ class Trainer(HyperParameters):
             return shared.memory_line(peak, f'on GPU {device.id}, since the '
                                       'process started')
         return shared.host_memory_line()
-
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader)
 
     def prepare_model(self, model):
         model.host['trainer'] = self
@@ -444,24 +391,25 @@ class Trainer(HyperParameters):
             compiler_options=_KEEP_REMAT_ON_CPU if on_cpu else None)
         self.eval_step = jax.jit(model.validation_step)
 
-    def fit(self, model, data):
-        mode = run_mode()
-        device, device_line = self._device()
-        print(f'{mode.describe()}; {device_line}', flush=True)
-        self._reset_peak_memory(device)
-        self.epochs = mode.cap_epochs(self.max_epochs)
-        self.device = device
-        with jax.default_device(device):
-            self.prepare_data(data)
-            self.prepare_model(model)
-            self.log = shared.TrainingLog(self.epochs)
-            self.history = self.log.history
-            self.step_losses = []
-            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-            for self.epoch in range(self.epochs):
-                self.fit_epoch()
-        model.board.show()
-        print(self.log.summary(self._peak_memory(device)), flush=True)
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`),
+        on the host: the TrainState's arrays (parameters, BatchNorm's
+        statistics, the optimizer's state, the step count that dropout's
+        keys fold in) and the points half-way to being plotted."""
+        state = self.state.replace(dropout_key=None)
+        return {'state': jax.device_get(jax.tree_util.tree_leaves(state)),
+                'plot_buffer': jax.device_get(self.model.host['plot_buffer'])}
+
+    def _load_checkpoint_state(self, state):
+        # The dropout key is this fit's own (split from set_seed's), as in
+        # the interrupted run: only the step it is folded with moves on.
+        key = self.state.dropout_key
+        structure = jax.tree_util.tree_structure(
+            self.state.replace(dropout_key=None))
+        self.state = jax.tree_util.tree_unflatten(
+            structure, [jnp.asarray(a) for a in state['state']]
+        ).replace(dropout_key=key)
+        self.model.host['plot_buffer'] = state['plot_buffer']
 
     def fit_epoch(self):
         model = self.model
@@ -477,13 +425,7 @@ class Trainer(HyperParameters):
         # the plotted points). A short last batch compiles each step once
         # more, in the first epoch only.
         step_losses = [float(l) for l in jax.device_get(losses)]
-        self.step_losses += step_losses
-        for key, value in val.items():
-            model.plot(key, value, train=False)
-        self.log.end_epoch(self.epoch,
-                           shared.weighted_mean(step_losses, sizes),
-                           val.get('loss', math.nan),
-                           val.get('acc', math.nan), sum(sizes))
+        self._end_epoch(step_losses, sizes, val)
 
     def _validate(self):
         """The validation metrics over all validation examples

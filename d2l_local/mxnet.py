@@ -17,6 +17,10 @@ epoch) and at the end of an epoch, so it adds no host sync per step.
 The framework-free half (run modes, the Fashion-MNIST files, the progress
 board, the per-epoch log) lives in `d2l_local.shared`.
 """
+import os
+import pathlib
+import tempfile
+
 import numpy as onp  # host-side numpy; `np` below is MXNet's NumPy interface
 from mxnet import autograd, context, gluon, init, np, npx
 
@@ -176,83 +180,28 @@ class Classifier(Module):
 # Data
 # --------------------------------------------------------------------------
 
-class _BatchLoader:
-    """Batches of in-memory numpy arrays as MXNet arrays on the CPU: a fresh
-    (seeded) order every epoch when shuffling, `transform` applied to each
-    batch. The Trainer moves the batches to its device."""
+class DataModule(shared.DataModule):
+    """The base class of data: loaders for training and validation
+    (`shared.DataModule`), here as MXNet arrays on the CPU; the Trainer
+    moves the batches to its device."""
 
-    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
-        self.arrays, self.batch_size = arrays, batch_size
-        self.shuffle, self.transform = shuffle, transform
-        # One generator for the loader's life: each epoch continues it, so
-        # epochs differ from each other but a run repeats exactly (and in
-        # the same order as the other frameworks: shared.data_rng).
-        self._rng = rng
+    def _run_mode(self):
+        return run_mode()
 
-    def __len__(self):
-        return -(-len(self.arrays[0]) // self.batch_size)
-
-    def __iter__(self):
-        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
-                                        self.shuffle, self._rng):
-            batch = tuple(np.array(a[idx], dtype=a.dtype, ctx=cpu())
-                          for a in self.arrays)
-            yield self.transform(*batch) if self.transform else batch
+    def _convert(self, array):
+        return np.array(array, dtype=array.dtype, ctx=cpu())
 
 
-class DataModule(HyperParameters):
-    """The base class of data: loaders for training and validation."""
-
-    def __init__(self):
-        # Its own generator (shared.data_rng): `set_seed` fixes the order of
-        # every epoch, the same in every framework.
-        self.rng = shared.data_rng()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-    def get_tensorloader(self, arrays, train, indices=slice(0, None),
-                         transform=None):
-        """Batches of (a slice of) in-memory numpy arrays, shuffled each
-        epoch when training, `transform` applied per batch."""
-        arrays = tuple(a[indices] for a in arrays)
-        return _BatchLoader(arrays, self.batch_size, shuffle=train,
-                            rng=self.rng, transform=transform)
-
-
-class FashionMNIST(DataModule):
-    """Fashion-MNIST from its real IDX files (see `d2l_local.shared`), cut to
+class FashionMNIST(shared.FashionMNIST, DataModule):
+    """Fashion-MNIST from its real IDX files (`shared.FashionMNIST`), cut to
     the run mode's caps; batches are NCHW float32 in [0, 1] and int32 labels."""
 
-    def __init__(self, batch_size=64, resize=(28, 28)):
-        super().__init__()
-        self.save_hyperparameters()
-        mode = run_mode()
-        self.resize = mode.cap_image_size(resize)
-        self.train = shared.fashion_mnist_arrays(True, mode)
-        self.val = shared.fashion_mnist_arrays(False, mode)
-
-    def _prepare(self, X, y):
+    def _prepare(self, batch):
         """One batch: resized bilinearly by the shared numpy code (half-pixel
         centres, as torchvision's Resize on tensors; the same pixels as in
         the other frameworks), with the channel axis added."""
-        if tuple(self.resize) != tuple(X.shape[1:]):
-            X = np.array(shared.resize_images(X.asnumpy(), self.resize),
-                         ctx=X.ctx)
-        return X.reshape(X.shape[0], 1, *X.shape[1:]), y
-
-    def get_dataloader(self, train):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data, train, transform=self._prepare)
-
-    def text_labels(self, indices):
-        return [shared.TEXT_LABELS[int(i)] for i in indices]
+        X, y = batch
+        return shared.resize_images(X, self.resize)[:, None], y
 
     def visualize(self, batch, nrows=1, ncols=8, labels=[]):
         X, y = batch
@@ -267,9 +216,10 @@ class FashionMNIST(DataModule):
 # Training
 # --------------------------------------------------------------------------
 
-class Trainer(HyperParameters):
+class Trainer(shared.Trainer):
     """Trains a Module on a DataModule: hybridized model, capped by the run
-    mode. `history` holds one dict per epoch (see `shared.TrainingLog`)."""
+    mode (`shared.Trainer.fit` runs the epochs). `history` holds one dict
+    per epoch (see `shared.TrainingLog`)."""
 
     # How many steps Python may queue ahead of the device. MXNet runs
     # asynchronously and nothing in the loop waits for a result, so without
@@ -277,41 +227,8 @@ class Trainer(HyperParameters):
     # Waiting on the loss of a step this far back keeps the device fed.
     max_steps_ahead = 2
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
-        self.save_hyperparameters()
-        self.history = []
-        self.step_losses = []
-
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader)
-
-    def prepare_model(self, model):
-        model.trainer = self
-        model.board.xlim = [0, self.epochs]
-        params = model.collect_params()
-        # A model that never initialised its parameters gets init_cnn (on
-        # the device straight away); one that did, usually on the CPU (the
-        # default context), has them moved (or their pending deferred
-        # initialisation redirected).
-        fresh = [p for p in params.values() if not _initialised(p)]
-        if fresh or any(p._deferred_init for p in params.values()):
-            shared.restart_weight_draws()
-            model._shapes_known = True
-        for p in fresh:
-            p.initialize(ctx=self.ctx, default_init=init_cnn)
-        if any(p.list_ctx() != [self.ctx] for p in params.values()):
-            params.reset_ctx(self.ctx)
-        # Compile every HybridBlock into a cached graph; static_alloc plans
-        # its memory once and reuses it at every step.
-        model.hybridize(static_alloc=True)
-        self._trainable = [p for p in params.values() if p.grad_req != 'null']
-        self.model = model
-
-    def prepare_batch(self, batch):
-        return [a.as_in_ctx(self.ctx) for a in batch]
+    def _run_mode(self):
+        return run_mode()
 
     def _device(self):
         """(MXNet context, the line saying which): a GPU only if asked for and
@@ -336,35 +253,52 @@ class Trainer(HyperParameters):
                                       f'{device.device_id}, pool included')
         return shared.host_memory_line()
 
-    def clip_gradients(self, grad_clip_val):
-        """Rescale all gradients so that their global norm is at most
-        `grad_clip_val`, on the device (no host sync: the scale is
-        min(1, clip / norm), computed as an array)."""
-        grads = [p.grad(self.ctx) for p in self._trainable]
-        norm = np.sqrt(sum((g * g).sum() for g in grads))
-        scale = np.minimum(grad_clip_val / (norm + 1e-6), 1.0)
-        for g in grads:
-            g *= scale
-
-    def fit(self, model, data):
-        mode = run_mode()
-        self.ctx, device_line = self._device()
-        print(f'{mode.describe()}; {device_line}', flush=True)
-        self._reset_peak_memory(self.ctx)
-        self.epochs = mode.cap_epochs(self.max_epochs)
-        self.prepare_data(data)
-        self.prepare_model(model)
+    def prepare_model(self, model):
+        model.trainer = self
+        model.board.xlim = [0, self.epochs]
+        params = model.collect_params()
+        # A model that never initialised its parameters gets init_cnn (on
+        # the device straight away); one that did, usually on the CPU (the
+        # default context), has them moved (or their pending deferred
+        # initialisation redirected).
+        fresh = [p for p in params.values() if not _initialised(p)]
+        if fresh or any(p._deferred_init for p in params.values()):
+            shared.restart_weight_draws()
+            model._shapes_known = True
+        for p in fresh:
+            p.initialize(ctx=self.device, default_init=init_cnn)
+        if any(p.list_ctx() != [self.device] for p in params.values()):
+            params.reset_ctx(self.device)
+        # Compile every HybridBlock into a cached graph; static_alloc plans
+        # its memory once and reuses it at every step.
+        model.hybridize(static_alloc=True)
+        self._trainable = [p for p in params.values() if p.grad_req != 'null']
+        self.model = model
         self.optim = model.configure_optimizers()
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
-        self.log = shared.TrainingLog(self.epochs)
-        self.history = self.log.history
-        self.step_losses = []
-        for self.epoch in range(self.epochs):
-            self.fit_epoch()
-        model.board.show()
-        print(self.log.summary(self._peak_memory(self.ctx)), flush=True)
+
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        the parameters (BatchNorm's running statistics among them) and the
+        optimizer's state, as the bytes of Gluon's own files. (MXNet cannot
+        read its random stream back: a model with dropout resumes with
+        other dropout masks.)"""
+        with tempfile.TemporaryDirectory() as folder:
+            files = {'model': os.path.join(folder, 'model.params'),
+                     'optim': os.path.join(folder, 'optim.states')}
+            self.model.save_parameters(files['model'])
+            self.optim.save_states(files['optim'])
+            return {k: pathlib.Path(f).read_bytes() for k, f in files.items()}
+
+    def _load_checkpoint_state(self, state):
+        with tempfile.TemporaryDirectory() as folder:
+            files = {k: os.path.join(folder, k) for k in state}
+            for k, f in files.items():
+                pathlib.Path(f).write_bytes(state[k])
+            self.model.load_parameters(files['model'], ctx=self.device)
+            self.optim.load_states(files['optim'])
+
+    def prepare_batch(self, batch):
+        return [a.as_in_ctx(self.device) for a in batch]
 
     def fit_epoch(self):
         model = self.model
@@ -392,13 +326,7 @@ class Trainer(HyperParameters):
         # With the validation metrics, the epoch's only host read (besides
         # the plotted points).
         step_losses = np.stack(losses).asnumpy().tolist() if losses else []
-        self.step_losses += step_losses
-        for key, value in val.items():
-            model.plot(key, value, train=False)
-        self.log.end_epoch(self.epoch,
-                           shared.weighted_mean(step_losses, sizes),
-                           val.get('loss', float('nan')),
-                           val.get('acc', float('nan')), sum(sizes))
+        self._end_epoch(step_losses, sizes, val)
 
     def _validate(self):
         """The validation metrics over all validation examples
@@ -420,6 +348,16 @@ class Trainer(HyperParameters):
                          for m in metrics]).asnumpy().tolist()
         return shared.validation_means([dict(zip(names, row)) for row in rows],
                                        sizes)
+
+    def clip_gradients(self, grad_clip_val):
+        """Rescale all gradients so that their global norm is at most
+        `grad_clip_val`, on the device (no host sync: the scale is
+        min(1, clip / norm), computed as an array)."""
+        grads = [p.grad(self.device) for p in self._trainable]
+        norm = np.sqrt(sum((g * g).sum() for g in grads))
+        scale = np.minimum(grad_clip_val / (norm + 1e-6), 1.0)
+        for g in grads:
+            g *= scale
 
 
 add_to_class = shared.add_to_class

@@ -26,7 +26,7 @@ import zlib
 
 import numpy as np
 
-from d2l_local import GLUE_MIME
+from d2l_local import GLUE_MIME, checkpoint
 # The run modes have their own module (the standard library only), which
 # the build reads too; the framework modules take them from here.
 from d2l_local.run_modes import MODE_VARIABLE, RUN_MODES, RunMode, run_mode
@@ -464,6 +464,96 @@ def resize_images(images, size):
 
 
 # --------------------------------------------------------------------------
+# Data modules: the skeleton every framework's DataModule fills in
+# --------------------------------------------------------------------------
+
+class BatchLoader:
+    """Minibatches of in-memory arrays, the one loader of the four
+    frameworks: each pass over a shuffled loader draws a new permutation from
+    its seeded generator (`batch_indices`: the same order in every
+    framework), `transform` turns a batch of host arrays into the model's
+    inputs (resizing, the channel axis), and `convert` turns each array into
+    the framework's own.
+
+    Indexing whole batches beats a loader with worker processes here: the
+    data already sits in memory, and workers would fight the training for
+    the few CPU cores.
+    """
+
+    def __init__(self, arrays, batch_size, shuffle, rng, convert,
+                 transform=None):
+        self.arrays, self.batch_size = arrays, batch_size
+        self.shuffle, self.rng = shuffle, rng
+        self.convert, self.transform = convert, transform
+
+    def __len__(self):
+        return -(-len(self.arrays[0]) // self.batch_size)
+
+    def batch(self, idx):
+        """The batch of the examples `idx` (an index array or a slice)."""
+        batch = tuple(a[idx] for a in self.arrays)
+        if self.transform is not None:
+            batch = self.transform(batch)
+        return tuple(self.convert(a) for a in batch)
+
+    def __iter__(self):
+        for idx in batch_indices(len(self.arrays[0]), self.batch_size,
+                                 self.shuffle, self.rng):
+            yield self.batch(idx)
+
+
+class DataModule(HyperParameters):
+    """The skeleton of `d2l.DataModule`: `get_dataloader(train)` gives the
+    batches. A framework's DataModule supplies `_run_mode` and `_convert`
+    (a host array to the framework's array)."""
+
+    def __init__(self):
+        # Its own generator (data_rng): set_seed(s) fixes every epoch's
+        # order, the same in every framework, and the model's randomness
+        # cannot shift it.
+        self.rng = data_rng()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+    def get_tensorloader(self, tensors, train, indices=slice(0, None),
+                         transform=None):
+        """Batches of (a slice of) in-memory arrays: shuffled every epoch
+        when training, `transform` applied per batch."""
+        return BatchLoader(tuple(a[indices] for a in tensors),
+                           self.batch_size, shuffle=train, rng=self.rng,
+                           convert=self._convert, transform=transform)
+
+
+class FashionMNIST(DataModule):
+    """The skeleton of `d2l.FashionMNIST`: the real IDX files cut to the run
+    mode's caps (examples, image size). Images are resized per batch, never
+    all at once; a framework's FashionMNIST supplies `_prepare` (a resized
+    batch in its layout and label type) and `visualize`."""
+
+    def __init__(self, batch_size=64, resize=(28, 28)):
+        super().__init__()
+        self.save_hyperparameters()
+        self.mode = self._run_mode()
+        self.resize = self.mode.cap_image_size(tuple(resize))
+        self.train = fashion_mnist_arrays(True, self.mode)
+        self.val = fashion_mnist_arrays(False, self.mode)
+
+    def get_dataloader(self, train):
+        data = self.train if train else self.val
+        return self.get_tensorloader(data, train, transform=self._prepare)
+
+    def text_labels(self, indices):
+        return [TEXT_LABELS[int(i)] for i in indices]
+
+
+# --------------------------------------------------------------------------
 # Progress: the board that plots, the log that prints
 # --------------------------------------------------------------------------
 
@@ -666,13 +756,30 @@ class TrainingLog:
                'seconds': seconds,
                'examples_per_sec': examples / seconds if seconds else 0.0}
         self.history.append(row)
+        self._print(row)
+        return row
+
+    def _print(self, row):
         line = (f'epoch {row["epoch"]}/{self.max_epochs}: '
-                f'{metrics_text(row)} ({seconds:.1f} s, '
+                f'{metrics_text(row)} ({row["seconds"]:.1f} s, '
                 f'{row["examples_per_sec"]:.0f} examples/s)')
         if not in_notebook():
             print(line, file=self.stream, flush=True)
         report_progress(line)
-        return row
+
+    def elapsed(self):
+        """Seconds since the log started (resumed epochs' time included)."""
+        return time.perf_counter() - self._start
+
+    def resume(self, rows, elapsed):
+        """Continue after the epochs `rows` of an interrupted run (which
+        took `elapsed` seconds): their lines are printed again as they
+        were, and the summary's time counts them."""
+        for row in rows:
+            self.history.append(row)
+            self._print(row)
+        now = time.perf_counter()
+        self._start, self._epoch_start = now - elapsed, now
 
     def summary(self, memory=None):
         """The last epoch's metrics and the time per epoch (and `memory`,
@@ -693,6 +800,111 @@ def peak_host_memory():
 def host_memory_line():
     """The memory line of a fit on the CPU, in every framework."""
     return memory_line(peak_host_memory(), 'the whole process, on the CPU')
+
+
+# --------------------------------------------------------------------------
+# The Trainer's skeleton: the loop every framework's Trainer fills in
+# --------------------------------------------------------------------------
+
+class Trainer(HyperParameters):
+    """The skeleton of `d2l.Trainer`: `fit` runs the epochs, times and logs
+    them, plots the validation figures and prints the run mode, the device
+    and the summary, the same in every framework.
+
+    A framework's Trainer supplies the hooks: `_run_mode`, `_device` (the
+    device and a line naming it), `_device_scope` (where arrays are made
+    during the fit; none by default), `_reset_peak_memory`, `_peak_memory`,
+    `prepare_model` (the model and its optimizer, ready on the device),
+    `_checkpoint_state` and `_load_checkpoint_state` (the model's and the
+    optimizer's state and the framework's random stream, as picklable
+    objects) and what a reader studies: `fit_epoch`, whose training steps
+    end with `_end_epoch`, and `_validate`.
+    """
+
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        self.save_hyperparameters()
+        self.history = []
+        self.step_losses = []
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def _device_scope(self):
+        return contextlib.nullcontext()
+
+    def fit(self, model, data):
+        mode = self._run_mode()
+        self.device, device_line = self._device()
+        print(f'{mode.describe()}; {device_line}', flush=True)
+        self._reset_peak_memory(self.device)
+        self.epochs = mode.cap_epochs(self.max_epochs)
+        with self._device_scope():
+            self.prepare_data(data)
+            self.prepare_model(model)
+            self.log = TrainingLog(self.epochs)
+            self.history = self.log.history
+            self.step_losses = []
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+            self._resume(model)
+            for self.epoch in range(len(self.history), self.epochs):
+                self.fit_epoch()
+                self._save_checkpoint(model)
+        model.board.show()
+        print(self.log.summary(self._peak_memory(self.device)), flush=True)
+
+    def _resume(self, model):
+        """Continue from this fit's checkpoint, where the build keeps one
+        (`d2l_local.checkpoint`): the finished epochs are not run again but
+        printed and plotted as they were, and the model, the optimizer, the
+        batch order and the random streams continue from where they were,
+        so the run ends with the numbers of an uninterrupted one."""
+        self._checkpoint = checkpoint.FitCheckpoint.for_next_fit({
+            'model': type(model).__name__, 'max_epochs': self.max_epochs,
+            'epochs': self.epochs, 'train_batches': self.num_train_batches,
+            'val_batches': self.num_val_batches})
+        saved = self._checkpoint and self._checkpoint.load()
+        if not saved:
+            return
+        self._load_checkpoint_state(saved['framework'])
+        order = getattr(self.train_dataloader, 'rng', None)
+        if order is not None:
+            order.bit_generator.state = saved['batch_order']
+        random.setstate(saved['python_random'])
+        np.random.set_state(saved['numpy_random'])
+        model.board.raw_points, model.board.data = saved['board']
+        self.step_losses = saved['step_losses']
+        self.train_batch_idx, self.val_batch_idx = saved['batches_seen']
+        self.log.resume(saved['history'], saved['elapsed'])
+
+    def _save_checkpoint(self, model):
+        """After an epoch: everything `_resume` needs, where the build
+        keeps checkpoints."""
+        if self._checkpoint is None:
+            return
+        order = getattr(self.train_dataloader, 'rng', None)
+        self._checkpoint.save({
+            'framework': self._checkpoint_state(),
+            'batch_order': order.bit_generator.state if order else None,
+            'python_random': random.getstate(),
+            'numpy_random': np.random.get_state(),
+            'board': (model.board.raw_points, model.board.data),
+            'step_losses': self.step_losses,
+            'batches_seen': (self.train_batch_idx, self.val_batch_idx),
+            'history': self.history, 'elapsed': self.log.elapsed()})
+
+    def _end_epoch(self, step_losses, sizes, val):
+        """The end of an epoch, once its figures are on the host: the step
+        losses kept, the validation figures plotted, the epoch logged (its
+        train loss the example-weighted mean of the step losses)."""
+        self.step_losses += step_losses
+        for key, value in val.items():
+            self.model.plot(key, value, train=False)
+        self.log.end_epoch(self.epoch, weighted_mean(step_losses, sizes),
+                           val.get('loss', float('nan')),
+                           val.get('acc', float('nan')), sum(sizes))
 
 
 # --------------------------------------------------------------------------

@@ -180,91 +180,31 @@ class Classifier(Module):
 # Data
 # --------------------------------------------------------------------------
 
-class _BatchLoader:
-    """Batches of in-memory numpy arrays as tensors: a fresh (seeded) order
-    every epoch when shuffling, `transform` applied to each batch.
+class DataModule(shared.DataModule):
+    """The base class of data: batches for training and validation
+    (`shared.DataModule`), here as TensorFlow tensors.
 
-    A plain loop over the arrays rather than `tf.data`: its shuffle draws
-    its own order, and the four frameworks must see the same batches in the
-    same order (`shared.batch_indices`). `element_spec` describes a batch
-    (the batch dimension left open) for the Trainer's compiled steps.
-    """
+    A plain loop over in-memory arrays rather than `tf.data`: its shuffle
+    draws its own order, and the four frameworks must see the same batches
+    in the same order (`shared.batch_indices`)."""
 
-    def __init__(self, arrays, batch_size, shuffle, rng, transform=None):
-        self.arrays, self.batch_size = arrays, batch_size
-        self.shuffle, self.rng, self.transform = shuffle, rng, transform
+    def _run_mode(self):
+        return run_mode()
 
-    def __len__(self):
-        return -(-len(self.arrays[0]) // self.batch_size)
-
-    def _batch(self, idx):
-        batch = tuple(a[idx] for a in self.arrays)
-        if self.transform is not None:
-            batch = self.transform(*batch)
-        return tuple(tf.convert_to_tensor(b) for b in batch)
-
-    def __iter__(self):
-        for idx in shared.batch_indices(len(self.arrays[0]), self.batch_size,
-                                        self.shuffle, self.rng):
-            yield self._batch(idx)
-
-    @property
-    def element_spec(self):
-        # From a one-example batch, so that no epoch order is consumed.
-        return tuple(tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype)
-                     for t in self._batch(slice(0, 1)))
+    def _convert(self, array):
+        return tf.convert_to_tensor(array)
 
 
-class DataModule(HyperParameters):
-    """The base class of data: batches for training and validation."""
-
-    def __init__(self):
-        # Its own generator (shared.data_rng): `set_seed` fixes the order of
-        # every epoch, the same in every framework.
-        self.rng = shared.data_rng()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-    def get_tensorloader(self, tensors, train, indices=slice(0, None),
-                         transform=None):
-        """Batches of (a slice of) in-memory arrays: shuffled each epoch when
-        training, `transform` applied per batch."""
-        tensors = tuple(np.asarray(a)[indices] for a in tensors)
-        return _BatchLoader(tensors, self.batch_size, shuffle=train,
-                            rng=self.rng, transform=transform)
-
-
-class FashionMNIST(DataModule):
-    """Fashion-MNIST from its real IDX files (see `d2l_local.shared`), cut
+class FashionMNIST(shared.FashionMNIST, DataModule):
+    """Fashion-MNIST from its real IDX files (`shared.FashionMNIST`), cut
     to the run mode's caps; batches: NHWC float32 in [0, 1], int32 labels."""
 
-    def __init__(self, batch_size=64, resize=(28, 28)):
-        super().__init__()
-        self.save_hyperparameters()
-        mode = run_mode()
-        self.resize = mode.cap_image_size(resize)
-        self.train = shared.fashion_mnist_arrays(True, mode)
-        self.val = shared.fashion_mnist_arrays(False, mode)
-
-    def _prepare(self, X, y):
+    def _prepare(self, batch):
         """One batch: resized bilinearly by the shared numpy code (half-pixel
         centres, as torchvision's Resize; the same pixels as in the other
         frameworks), with the channel axis added."""
+        X, y = batch
         return shared.resize_images(X, self.resize)[..., np.newaxis], y
-
-    def get_dataloader(self, train):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data, train, transform=self._prepare)
-
-    def text_labels(self, indices):
-        return [shared.TEXT_LABELS[int(i)] for i in indices]
 
     def visualize(self, batch, nrows=1, ncols=8, labels=[]):
         X, y = batch
@@ -295,30 +235,22 @@ def _compiled_step(step, input_signature):
                        input_signature=input_signature)
 
 
-class Trainer(HyperParameters):
-    """Trains a Module on a DataModule: compiled steps, capped by the run mode.
+def _element_spec(loader):
+    """The TensorSpecs of a loader's batches, the batch dimension left open,
+    from a one-example batch (so that no epoch order is consumed)."""
+    return tuple(tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype)
+                 for t in loader.batch(slice(0, 1)))
+
+
+class Trainer(shared.Trainer):
+    """Trains a Module on a DataModule: compiled steps, capped by the run
+    mode (`shared.Trainer.fit` runs the epochs).
 
     `history` holds one dict per epoch (see `shared.TrainingLog`).
     """
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
-        self.save_hyperparameters()
-        self.history = []
-        self.step_losses = []
-
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader)
-
-    def prepare_model(self, model):
-        model.trainer = self
-        model.board.xlim = [0, self.epochs]
-        self.model = model
-
-    def prepare_batch(self, batch):
-        return batch
+    def _run_mode(self):
+        return run_mode()
 
     def _device(self):
         """(TensorFlow device name, the line saying which): a GPU only if asked
@@ -333,6 +265,9 @@ class Trainer(HyperParameters):
                               'GPU(s), none found)')
         return '/CPU:0', 'device: CPU'
 
+    def _device_scope(self):
+        return tf.device(self.device)
+
     def _reset_peak_memory(self, device):
         if device.startswith('/GPU'):
             tf.config.experimental.reset_memory_stats(device.lstrip('/'))
@@ -344,13 +279,42 @@ class Trainer(HyperParameters):
             return shared.memory_line(info['peak'], f'tensors on {device[1:]}')
         return shared.host_memory_line()
 
+    def prepare_model(self, model):
+        model.trainer = self
+        model.board.xlim = [0, self.epochs]
+        self.model = model
+        if not model.built:
+            # Create the weights (on the device) before tracing: the
+            # compiled steps then only read and update variables.
+            spec = _element_spec(self.train_dataloader)[0]
+            model.build(tuple(spec.shape))
+            if not model.net.built:  # a net that builds only by running
+                model(tf.zeros((1,) + tuple(spec.shape[1:]), spec.dtype),
+                      training=False)
+        self.optim = model.configure_optimizers()
+        self.optim.build(model.trainable_variables)
+        self._train_step, self._eval_step = self._compile_steps()
+
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        the model's variables (BatchNorm's moving statistics among them)
+        and the optimizer's (its iteration count, any slots), as arrays."""
+        return {'model': [v.numpy() for v in self.model.weights],
+                'optim': [v.numpy() for v in self.optim.variables]}
+
+    def _load_checkpoint_state(self, state):
+        for variable, value in zip(self.model.weights, state['model']):
+            variable.assign(value)
+        for variable, value in zip(self.optim.variables, state['optim']):
+            variable.assign(value)
+
     def _compile_steps(self):
         """The train and eval steps as `tf.function`s, traced once: their
         input signature leaves the batch dimension open, so the last, short
         batch of an epoch does not trigger a second trace."""
         model, optim = self.model, self.optim
         clip = float(self.gradient_clip_val)
-        signature = list(self.train_dataloader.element_spec)
+        signature = list(_element_spec(self.train_dataloader))
         compiled = functools.partial(_compiled_step, input_signature=signature)
 
         @compiled
@@ -371,36 +335,8 @@ class Trainer(HyperParameters):
 
         return train_step, eval_step
 
-    def fit(self, model, data):
-        mode = run_mode()
-        device, device_line = self._device()
-        print(f'{mode.describe()}; {device_line}', flush=True)
-        self._reset_peak_memory(device)
-        self.epochs = mode.cap_epochs(self.max_epochs)
-        self.prepare_data(data)
-        self.prepare_model(model)
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
-        with tf.device(device):
-            if not model.built:
-                # Create the weights (on `device`) before tracing: the
-                # compiled steps then only read and update variables.
-                spec = self.train_dataloader.element_spec[0]
-                model.build(tuple(spec.shape))
-                if not model.net.built:  # a net that builds only by running
-                    model(tf.zeros((1,) + tuple(spec.shape[1:]), spec.dtype),
-                          training=False)
-            self.optim = model.configure_optimizers()
-            self.optim.build(model.trainable_variables)
-            self._train_step, self._eval_step = self._compile_steps()
-            self.log = shared.TrainingLog(self.epochs)
-            self.history = self.log.history
-            self.step_losses = []
-            for self.epoch in range(self.epochs):
-                self.fit_epoch()
-        model.board.show()
-        print(self.log.summary(self._peak_memory(device)), flush=True)
+    def prepare_batch(self, batch):
+        return batch
 
     def fit_epoch(self):
         model = self.model
@@ -423,13 +359,7 @@ class Trainer(HyperParameters):
         # With the validation metrics, the epoch's only host read (besides
         # the plotted points).
         step_losses = tf.stack(losses).numpy().tolist() if losses else []
-        self.step_losses += step_losses
-        for key, value in val.items():
-            model.plot(key, value, train=False)
-        self.log.end_epoch(self.epoch,
-                           shared.weighted_mean(step_losses, sizes),
-                           val.get('loss', float('nan')),
-                           val.get('acc', float('nan')), sum(sizes))
+        self._end_epoch(step_losses, sizes, val)
 
     def _validate(self):
         """The validation metrics over all validation examples

@@ -11,21 +11,23 @@ Inside this module `torch` is the real PyTorch: absolute imports make the
 package's own `d2l_local.torch` unable to shadow it.
 """
 import copy
-import math
 import statistics
 import time
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from d2l_local import shared
-from d2l_local.shared import HyperParameters, ProgressBoard
 
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
            'run_mode', 'measure_training_step', 'glue']
+
+HyperParameters = shared.HyperParameters
+ProgressBoard = shared.ProgressBoard
 
 
 # --------------------------------------------------------------------------
@@ -164,82 +166,29 @@ class Classifier(Module):
 # Data
 # --------------------------------------------------------------------------
 
-class _TensorBatches:
-    """Minibatches of in-memory tensors (or numpy arrays, made tensors).
+class DataModule(shared.DataModule):
+    """The base class of data: `get_dataloader(train)` gives the batches
+    (`shared.DataModule`), here as PyTorch tensors."""
 
-    Indexing whole batches beats a DataLoader with workers here: the data
-    already sits in memory, and worker processes would fight the training
-    for the few CPU cores. Each pass over a shuffled loader draws a new
-    permutation from its seeded numpy generator (`shared.batch_indices`:
-    the same order as in the other frameworks).
-    """
+    def _run_mode(self):
+        return run_mode()
 
-    def __init__(self, tensors, batch_size, shuffle, rng, transform=None):
-        self.tensors, self.batch_size = tensors, batch_size
-        self.shuffle, self.rng = shuffle, rng
-        self.transform = transform
-
-    def __len__(self):
-        return math.ceil(len(self.tensors[0]) / self.batch_size)
-
-    def __iter__(self):
-        for idx in shared.batch_indices(len(self.tensors[0]), self.batch_size,
-                                        self.shuffle, self.rng):
-            batch = tuple(torch.as_tensor(t[idx]) for t in self.tensors)
-            yield self.transform(batch) if self.transform else batch
+    def _convert(self, array):
+        return torch.as_tensor(array)
 
 
-class DataModule(HyperParameters):
-    """The base class of data: `get_dataloader(train)` gives the batches."""
-
-    def __init__(self):
-        # Its own generator (shared.data_rng): set_seed(s) fixes every
-        # epoch's order, the same in every framework, and the model's
-        # randomness cannot shift it.
-        self.rng = shared.data_rng()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-    def get_tensorloader(self, tensors, train, transform=None):
-        """Batches of `tensors`; shuffled every epoch when training."""
-        return _TensorBatches(tuple(tensors), self.batch_size, shuffle=train,
-                              rng=self.rng, transform=transform)
-
-
-class FashionMNIST(DataModule):
+class FashionMNIST(shared.FashionMNIST, DataModule):
     """Fashion-MNIST from its real IDX files, as NCHW float32 images in
     [0, 1] and int64 labels (what `F.cross_entropy` takes), cut to the run
-    mode's caps. Images are resized per batch, never all at once."""
-
-    def __init__(self, batch_size=64, resize=(28, 28)):
-        super().__init__()
-        self.save_hyperparameters()
-        self.mode = run_mode()
-        self.resize = self.mode.cap_image_size(tuple(resize))
-        self.train = shared.fashion_mnist_arrays(True, self.mode)
-        self.val = shared.fashion_mnist_arrays(False, self.mode)
+    mode's caps (`shared.FashionMNIST`)."""
 
     def _prepare(self, batch):
         """One batch: resized bilinearly by the shared numpy code (the same
         pixels as in the other frameworks; torchvision's Resize on tensors
         gives them too), the channel axis added, labels as int64."""
         X, y = batch
-        X = torch.from_numpy(shared.resize_images(X.numpy(), self.resize))
-        return X.unsqueeze(1), y.long()
-
-    def get_dataloader(self, train):
-        data = self.train if train else self.val
-        return self.get_tensorloader(data, train, transform=self._prepare)
-
-    def text_labels(self, indices):
-        return [shared.TEXT_LABELS[int(i)] for i in indices]
+        X = shared.resize_images(X, self.resize)
+        return X[:, None], y.astype(np.int64)
 
     def visualize(self, batch, nrows=1, ncols=8, labels=[]):
         X, y = batch
@@ -254,18 +203,17 @@ class FashionMNIST(DataModule):
 # Training
 # --------------------------------------------------------------------------
 
-class Trainer(HyperParameters):
-    """Trains a Module on a DataModule: the usual PyTorch loop.
+class Trainer(shared.Trainer):
+    """Trains a Module on a DataModule: the usual PyTorch loop
+    (`shared.Trainer.fit` runs the epochs).
 
     Per step it does what a hand-written loop does (forward, backward,
     optional clipping, step) and keeps the epoch's metrics as device tensors;
     the host reads them once per plotted point and once per epoch.
     """
 
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
-        self.save_hyperparameters()
-        self.history = []
-        self.step_losses = []
+    def _run_mode(self):
+        return run_mode()
 
     def _device(self):
         """The device to train on, and a line saying which and why."""
@@ -290,12 +238,6 @@ class Trainer(HyperParameters):
                                       f'tensors on GPU {device}')
         return shared.host_memory_line()
 
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader)
-
     def prepare_model(self, model):
         model.trainer = self
         model._plot_buffer = {}
@@ -305,27 +247,30 @@ class Trainer(HyperParameters):
             # one, so that the training order stays as seeded.
             model._dry_run(*next(iter(self.val_dataloader))[:-1])
         self.model = model.to(self.device)
+        self.optim = model.configure_optimizers()
+
+    def _checkpoint_state(self):
+        """What an interrupted fit resumes from (`shared.Trainer._resume`):
+        parameters and buffers (BatchNorm's statistics), the optimizer's
+        state, the points half-way to being plotted, and PyTorch's random
+        streams (dropout)."""
+        return {'model': self.model.state_dict(),
+                'optim': self.optim.state_dict(),
+                'plot_buffer': self.model._plot_buffer,
+                'random': torch.get_rng_state(),
+                'cuda_random': (torch.cuda.get_rng_state_all()
+                                if torch.cuda.is_available() else None)}
+
+    def _load_checkpoint_state(self, state):
+        self.model.load_state_dict(state['model'])
+        self.optim.load_state_dict(state['optim'])
+        self.model._plot_buffer = state['plot_buffer']
+        torch.set_rng_state(state['random'])
+        if state['cuda_random'] is not None:
+            torch.cuda.set_rng_state_all(state['cuda_random'])
 
     def prepare_batch(self, batch):
         return [a.to(self.device, non_blocking=True) for a in batch]
-
-    def fit(self, model, data):
-        mode = run_mode()
-        self.device, device_line = self._device()
-        print(f'{mode.describe()}; {device_line}', flush=True)
-        self._reset_peak_memory(self.device)
-        self.epochs = mode.cap_epochs(self.max_epochs)
-        self.prepare_data(data)
-        self.prepare_model(model)
-        self.optim = model.configure_optimizers()
-        self.log = shared.TrainingLog(self.epochs)
-        self.history = self.log.history
-        self.step_losses = []
-        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-        for self.epoch in range(self.epochs):
-            self.fit_epoch()
-        model.board.show()
-        print(self.log.summary(self._peak_memory(self.device)), flush=True)
 
     def fit_epoch(self):
         model = self.model
@@ -345,13 +290,7 @@ class Trainer(HyperParameters):
         val = self._validate()
         # With the validation metrics, the epoch's only host sync.
         step_losses = torch.stack(losses).tolist() if losses else []
-        self.step_losses += step_losses
-        for key, value in val.items():
-            model.plot(key, value, train=False)
-        self.log.end_epoch(self.epoch,
-                           shared.weighted_mean(step_losses, sizes),
-                           val.get('loss', math.nan),
-                           val.get('acc', math.nan), sum(sizes))
+        self._end_epoch(step_losses, sizes, val)
 
     def _validate(self):
         """The validation metrics over all validation examples

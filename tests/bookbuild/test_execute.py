@@ -238,3 +238,45 @@ def test_a_dead_kernel_shows_what_it_printed(chapter_file, tmp_path,
     assert 'framework mxnet: code cell 2 of 3' in message
     assert 'killed its kernel' in message
     assert 'last words of the kernel' in message
+
+
+def test_the_kernel_keeps_checkpoints_keyed_by_the_code_until_it_ends(
+        chapter_file, tmp_path, fake_kernels, library):
+    """$D2L_CHECKPOINT_DIR names a directory per chapter, framework and
+    cache key (the code, the library, the lock, the mode): a run killed in
+    a cell leaves it for the rerun of the same code to resume from; a run
+    that ends removes it; changed code gets another one."""
+    marker = tmp_path / 'killed-once'
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "print('mode', os.environ.get('D2L_MODE'))", textwrap.dedent(f"""\
+        import pathlib
+        kept = pathlib.Path(os.environ['D2L_CHECKPOINT_DIR'])
+        print('checkpoints', kept, 'resumed', (kept / 'fit-0.pkl').exists())
+        kept.mkdir(parents=True, exist_ok=True)
+        (kept / 'fit-0.pkl').write_text('epoch 1')
+        if not pathlib.Path({str(marker)!r}).exists():
+            pathlib.Path({str(marker)!r}).touch()
+            raise KeyboardInterrupt('the job ran out of time')""")))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    nb = nbformat.read(nb_path, as_version=4)
+    lib, lock = library
+    key = cache_key(nb, 'jax', 'smoke', lib, lock)
+    expected = (tmp_path / 'cache' / 'checkpoints' /
+                f'small-jax-{key[:20]}').absolute()
+    with pytest.raises(ExecutionError):
+        run(nb_path, tmp_path, library)
+    assert (expected / 'fit-0.pkl').read_text() == 'epoch 1'
+
+    result = run(nb_path, tmp_path, library)
+    assert result['key'] == key
+    text = outputs_text(nbformat.read(result['path'], as_version=4))
+    assert f'checkpoints {expected} resumed True' in text
+    assert not expected.exists()  # the cached notebook replaces it
+
+    chapter_file.write_text(chapter_file.read_text().replace(
+        "'epoch 1'", "'epoch one'"))
+    nb_path = split_chapter(chapter_file, tmp_path / 'nb')['jax']
+    changed = run(nb_path, tmp_path, library)
+    text = outputs_text(nbformat.read(changed['path'], as_version=4))
+    assert changed['key'] != key
+    assert f'small-jax-{changed["key"][:20]} resumed False' in text

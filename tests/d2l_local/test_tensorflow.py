@@ -3,7 +3,6 @@ determinism and the helpers. Run in the TensorFlow environment:
 
     python -m pytest tests/d2l_local/test_tensorflow.py
 """
-import ast
 import logging
 import pathlib
 import re
@@ -14,10 +13,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from idx_files import (fake_fashion_mnist_dir, write_bad_magic,  # noqa: E402
-                       write_idx, write_truncated)
 
 import short_last_batch  # noqa: E402
+# The tests all four suites share (one body, this module under test).
+from common_suite import *  # noqa: E402,F401,F403
 
 from d2l_local import shared  # noqa: E402
 from d2l_local import tensorflow as d2l  # noqa: E402
@@ -46,6 +45,20 @@ def smoke(monkeypatch):
     monkeypatch.setenv('D2L_MODE', 'smoke')
 
 
+class RowsClassifier(d2l.Classifier):
+    """common_suite's model of its rows: BatchNorm statistics and momentum
+    must come back from a checkpoint."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = tf.keras.Sequential([L.Dense(8), bn(), L.ReLU(),
+                                        L.Dense(11)])
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(learning_rate=self.lr, momentum=0.9)
+
+
 def bn():
     return L.BatchNormalization(momentum=0.9, epsilon=1e-5)
 
@@ -70,26 +83,6 @@ def fit(model, data, **trainer_args):
 
 
 # ---------------------------------------------------------------- the module
-
-def test_public_names_in_contract_order():
-    expected = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
-                'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
-                'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-                'run_mode', 'measure_training_step', 'glue']
-    assert d2l.__all__ == expected
-    # ...and bound in that order in the file, so modules diff cleanly.
-    tree = ast.parse(pathlib.Path(d2l.__file__).read_text())
-    bound = []
-    for node in tree.body:
-        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
-            bound.append(node.name)
-        elif isinstance(node, ast.Assign):
-            bound += [t.id for t in node.targets if isinstance(t, ast.Name)]
-    assert [name for name in bound if name in expected] == expected
-    assert d2l.HyperParameters is shared.HyperParameters
-    assert d2l.ProgressBoard is shared.ProgressBoard
-    assert d2l.add_to_class is shared.add_to_class
-
 
 def test_device_helpers_and_default_mode(monkeypatch):
     with d2l.cpu():
@@ -165,7 +158,7 @@ def test_smoke_batches_shapes_and_resize(smoke):
     train, val = data.train_dataloader(), data.val_dataloader()
     assert (len(train), len(val)) == (3, 2)  # 384 / 128, 256 / 128
     # The compiled steps' signature: the batch dimension left open.
-    assert [tuple(spec.shape) for spec in train.element_spec] == \
+    assert [tuple(spec.shape) for spec in d2l._element_spec(train)] == \
         [(None, 32, 32, 1), (None,)]
     batches = list(val)
     assert len(batches) == 2
@@ -233,39 +226,6 @@ def test_text_labels_and_visualize(smoke):
     axes = plt.gcf().axes
     assert len(axes) == 8
     assert [a.get_title() for a in axes] == data.text_labels(batch[1])
-
-
-def _two_files(folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    return (folder / 'train-images-idx3-ubyte.gz',
-            write_idx(folder / 'train-labels-idx1-ubyte.gz',
-                      np.zeros(5, np.uint8)))
-
-
-def test_bad_magic_number_names_the_file(tmp_path, monkeypatch, smoke):
-    images, _ = _two_files(tmp_path / 'fashion-mnist')
-    write_bad_magic(images)
-    monkeypatch.setenv('D2L_DATA', str(tmp_path))
-    with pytest.raises(shared.DataFileError, match='bad magic number') as e:
-        d2l.FashionMNIST()
-    assert str(images) in str(e.value)
-
-
-def test_wrong_length_names_the_file(tmp_path, monkeypatch, smoke):
-    images, _ = _two_files(tmp_path / 'fashion-mnist')
-    write_truncated(images)
-    monkeypatch.setenv('D2L_DATA', str(tmp_path))
-    with pytest.raises(shared.DataFileError, match='wrong length') as e:
-        d2l.FashionMNIST()
-    assert str(images) in str(e.value)
-
-
-def test_checksum_mismatch_names_the_file(tmp_path, monkeypatch, smoke):
-    folder = fake_fashion_mnist_dir(tmp_path)
-    monkeypatch.setenv('D2L_DATA', str(tmp_path))
-    with pytest.raises(shared.DataFileError, match='checksum mismatch') as e:
-        d2l.FashionMNIST(batch_size=16)
-    assert str(folder / 'train-images-idx3-ubyte.gz') in str(e.value)
 
 
 # ---------------------------------------------------------------- training
