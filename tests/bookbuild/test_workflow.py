@@ -130,3 +130,24 @@ def test_the_cpu_job_asks_pypi_about_the_gpu_locks_outside_make_test():
     runs = [s['run'] for s in workflow()['jobs']['test']['steps']
             if 'run' in s]
     assert 'make check-locks' in runs
+
+
+def test_a_framework_job_cut_off_by_its_limit_resumes_in_the_next_run():
+    """The execution cache (with the training checkpoints) is restored
+    before the tabs execute and saved after them even when the step failed
+    or timed out, and the step stops before the job's own limit so that the
+    saving step still runs."""
+    job = workflow()['jobs']['framework']
+    steps = job['steps']
+    names = [step.get('uses', step.get('run', '')) for step in steps]
+    restore = next(i for i, n in enumerate(names)
+                   if n.startswith('actions/cache/restore'))
+    execute = next(i for i, n in enumerate(names) if 'make execute' in n)
+    save = next(i for i, n in enumerate(names)
+                if n.startswith('actions/cache/save'))
+    assert restore < execute < save
+    for i in (restore, save):
+        assert steps[i]['with']['path'] == 'build/cache'
+    assert steps[save]['if'] == 'always()'
+    assert steps[restore]['with']['restore-keys']
+    assert steps[execute]['timeout-minutes'] < job['timeout-minutes']
