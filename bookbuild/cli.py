@@ -140,6 +140,11 @@ def build_html(layout, chapters, frameworks, mode, cell_timeout, progress,
     from bookbuild.merge import merge_chapter
     from bookbuild.render.book import render_book
 
+    if mode == 'full' and layout.accel == 'cpu':
+        # Hours of training on a CPU: say how many before starting, and go
+        # on (no question: CI has no terminal to answer it).
+        from bookbuild.estimate import announce
+        announce(layout.root, frameworks, progress.say)
     split = build_notebooks(layout, chapters, frameworks, progress)
     merged = []
     for chapter, notebooks in split.items():
