@@ -182,12 +182,13 @@ def matmul_peak(framework, n=2048, repeats=5):
         x = tf.constant(a)
         run = lambda: tf.linalg.matmul(x, x).numpy()
     run()
-    best = math.inf
+    best, best_cpu = math.inf, math.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run()
         best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return 2 * n ** 3 / best / 1e9, 2 * n ** 3 / best_cpu / 1e9
 
 
 def flops_per_image(model_name):
@@ -236,8 +237,9 @@ def worker(args):
         result = {'model': args.models[0], 'flops': counted,
                   'flops_by_hand': by_hand}
     elif args.peak:
-        result = {'framework': args.framework,
-                  'peak_gflops': matmul_peak(args.framework)}
+        wall, cpu = matmul_peak(args.framework)
+        result = {'framework': args.framework, 'peak_gflops': wall,
+                  'peak_gflops_per_cpu_s': cpu}
     else:
         result = measure_training(args.framework, args.models[0], args.steps,
                                   args.repeats)
@@ -288,19 +290,27 @@ def summarise(result, flops, peak):
     median_epoch = statistics.median(result['epoch_s'])
     gflops = median_eps * flops / 1e9 if flops else math.nan
     per_cpu_s = [images / s for s in result['epoch_cpu_s']]
+    per_cpu = statistics.median(per_cpu_s)
+    # Per CPU-second, the model's work against the matmul's: the share of
+    # the cores' speed the step gets out of the time it holds them.
+    gflops_cpu = per_cpu * flops / 1e9 if flops else math.nan
+    peak_cpu = peak['peak_gflops_per_cpu_s']
     return {**result, 'examples_per_s': median_eps, 'spread': spread(eps),
-            'examples_per_cpu_s': statistics.median(per_cpu_s),
-            'cpu_spread': spread(per_cpu_s),
+            'examples_per_cpu_s': per_cpu, 'cpu_spread': spread(per_cpu_s),
             'warmup_s': result['warmup_epoch_s'] - median_epoch,
-            'gflops': gflops, 'peak_gflops': peak,
-            'of_peak': gflops / peak if peak else math.nan}
+            'warmup_cpu_s': (result['warmup_epoch_cpu_s'] -
+                             statistics.median(result['epoch_cpu_s'])),
+            'gflops': gflops, 'peak_gflops': peak['peak_gflops'],
+            'of_peak': gflops / peak['peak_gflops'],
+            'gflops_per_cpu_s': gflops_cpu, 'peak_gflops_per_cpu_s': peak_cpu,
+            'of_peak_cpu': gflops_cpu / peak_cpu}
 
 
 def table(rows):
     head = (f'{"model":<13}{"framework":<11}{"examples/s":>11}{"spread":>8}'
             f'{"ex/CPU-s":>9}{"spread":>8}'
             f'{"warm-up s":>10}{"GFLOP/s":>9}{"peak":>7}{"of peak":>8}'
-            f'{"vs best":>8}')
+            f'{"of peak/CPU-s":>14}{"vs best":>8}')
     lines = [head, '-' * len(head)]
     best = {}
     for r in rows:
@@ -312,6 +322,7 @@ def table(rows):
             f'{r["cpu_spread"]:>8.0%}'
             f'{r["warmup_s"]:>10.1f}{r["gflops"]:>9.1f}'
             f'{r["peak_gflops"]:>7.0f}{r["of_peak"]:>8.0%}'
+            f'{r["of_peak_cpu"]:>14.0%}'
             f'{best[r["model"]] / r["examples_per_s"]:>7.2f}x')
     return '\n'.join(lines)
 
@@ -347,8 +358,7 @@ def driver(args):
               f'({agree:.1%} apart)', flush=True)
         if agree > 0.02:
             print(f'  warning: the counts of {model} differ by more than 2%')
-    peaks = {fw: run_worker(fw, ['--peak'])['peak_gflops']
-             for fw in args.frameworks}
+    peaks = {fw: run_worker(fw, ['--peak']) for fw in args.frameworks}
     rows = []
     for model in args.models:
         steps = args.steps if not model.endswith('96') else max(
@@ -358,6 +368,8 @@ def driver(args):
                                      '--repeats', str(args.repeats)])
             rows.append(summarise(result, flops[model], peaks[fw]))
             r = rows[-1]
+            if args.json:  # after every row: a long run may be cut short
+                pathlib.Path(args.json).write_text(json.dumps(rows, indent=1))
             print(f'  {model} {fw}: {r["examples_per_s"]:,.0f} examples/s, '
                   f'warm-up {r["warmup_s"]:.1f} s (load {load_average()})',
                   flush=True)
