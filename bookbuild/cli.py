@@ -167,6 +167,11 @@ def execute_chapters(layout, chapters, frameworks, mode, cell_timeout,
     from bookbuild.execute import execute_notebook
 
     check_references(layout, chapters)
+    if mode == 'full' and layout.accel == 'cpu':
+        # Hours of training on a CPU: say how many before starting, and go
+        # on (no question: CI has no terminal to answer it).
+        from bookbuild.estimate import announce
+        announce(layout.root, frameworks, progress.say)
     split = build_notebooks(layout, chapters, frameworks, progress)
     executed = {}
     for chapter, notebooks in split.items():

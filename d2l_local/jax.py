@@ -24,6 +24,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import pathlib
 import re
 import time
 from collections.abc import Mapping
@@ -37,6 +38,17 @@ from flax import linen as nn
 from flax.training import train_state
 
 from d2l_local import shared
+
+# XLA compiles every jitted step afresh in each process: on a 2-core CPU the
+# chapter's DenseNet train step takes seconds to compile, the largest part of
+# a short run's first epoch. A persistent cache keyed by XLA (program, flags,
+# versions) lets a rerun of the same cell, a rebuild or a test load the
+# compiled step instead. Only programs that took a second or more to compile
+# are written. $JAX_COMPILATION_CACHE_DIR, if set, wins.
+if jax.config.jax_compilation_cache_dir is None:
+    jax.config.update('jax_compilation_cache_dir', str(
+        pathlib.Path.home() / '.cache' / 'd2l_local' / 'jax-compilation'))
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
 
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',

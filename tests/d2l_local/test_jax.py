@@ -599,3 +599,40 @@ def test_measure_training_step_sees_recomputation_on_this_device():
     assert abs(kept_again.peak_bytes - kept.peak_bytes) < \
         0.2 * kept.peak_bytes
     assert kept.seconds > 0 and kept.peak_source and kept.kept_source
+
+
+COMPILATION_CACHE_PROBE = (
+    'import jax\n'
+    'from d2l_local import jax as d2l\n'
+    # Every program is written to the cache, however quickly it compiled.
+    "jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)\n"
+    'f = jax.jit(lambda x: (x @ x.T).sum())\n'
+    'print(jax.config.jax_compilation_cache_dir)\n'
+    'print(f(jax.numpy.ones((64, 64))))\n')
+
+
+def run_cache_probe(tmp_path, env_overrides):
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items()
+           if k != 'JAX_COMPILATION_CACHE_DIR'}
+    env.update(HOME=str(tmp_path), **env_overrides)
+    out = subprocess.run([sys.executable, '-c', COMPILATION_CACHE_PROBE],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()[0]
+
+
+def test_compiled_steps_are_cached_across_processes(tmp_path):
+    """Importing d2l_local.jax keeps XLA's compiled programs on disk, so a
+    rerun loads its train step instead of compiling it again."""
+    folder = tmp_path / '.cache' / 'd2l_local' / 'jax-compilation'
+    assert run_cache_probe(tmp_path, {}) == str(folder)
+    assert any(folder.iterdir())
+
+
+def test_a_compilation_cache_the_user_chose_wins(tmp_path):
+    mine = tmp_path / 'mine'
+    assert run_cache_probe(tmp_path, {
+        'JAX_COMPILATION_CACHE_DIR': str(mine)}) == str(mine)
+    assert not (tmp_path / '.cache' / 'd2l_local' /
+                'jax-compilation').exists()
