@@ -235,8 +235,10 @@ test: env
 	if [ $$status = 0 ]; then echo "make test: all suites passed"; else echo "make test: some suites FAILED" >&2; fi; \
 	exit $$status
 
+# The build's suites, and d2l_local's framework-free ones (the four modules
+# read side by side, the checkpoint files), in the tooling environment.
 test-build: env
-	$(TOOLING) -m pytest -q tests/bookbuild
+	$(TOOLING) -m pytest -q tests/bookbuild tests/d2l_local/test_parallel_modules.py tests/d2l_local/test_checkpoint.py
 
 # The chapters' suites in each framework: the architecture, and the same
 # logits as the PyTorch model's for the same weights (PyTorch's env makes them),

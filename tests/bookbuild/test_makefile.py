@@ -89,3 +89,22 @@ def test_the_smoke_book_is_four_framework_builds_assembled():
         ' '.join(f'build/smoke/{fw}' for fw in
                  ('pytorch', 'mxnet', 'jax', 'tensorflow')) in plan.stdout
     assert 'bookbuild html' not in plan.stdout
+
+
+def test_make_test_runs_every_test_file():
+    """A test file no suite of `make test` names never runs in CI: each
+    tests/**/test_*.py is named by the plan of `make test` (`-B`: as on a
+    fresh clone), itself or through its folder, or per framework."""
+    plan = make('-B', 'test').stdout
+    frameworks = ('pytorch', 'mxnet', 'jax', 'tensorflow')
+    unnamed = []
+    for path in sorted((ROOT / 'tests').rglob('test_*.py')):
+        relative = path.relative_to(ROOT).as_posix()
+        names = {relative, relative.rsplit('/', 1)[0]}
+        stem = path.stem.removeprefix('test_')
+        if stem in frameworks:
+            names.add(relative.replace(stem, '$fw'))
+        if not any(f'{name} ' in plan or f'{name}\n' in plan
+                   or f'{name}.py' in plan for name in names):
+            unnamed.append(relative)
+    assert unnamed == []
