@@ -7,7 +7,7 @@ jitted eval step, reading the numbers back once at the end. Both compile
 through JAX's persistent compilation cache, filled by a warm-up run, so the
 timings compare the loops rather than XLA's compiler.
 
-    PYTHONPATH=. /tmp/venvs/jax/bin/python bench/jax_trainer_overhead.py
+    PYTHONPATH=. .venv/jax/bin/python bench/jax_trainer_overhead.py
 """
 import contextlib
 import io

@@ -7,7 +7,7 @@ own script would. The hand-written loop is the lean idiomatic one: Gluon's
 loss and Trainer, `autograd.record()`, and no host sync per step (the losses
 are summed on the device and read once).
 
-    PYTHONPATH=. /tmp/venvs/mxnet/bin/python bench/mxnet_trainer_overhead.py
+    PYTHONPATH=. .venv/mxnet/bin/python bench/mxnet_trainer_overhead.py
 """
 import os
 import pathlib

@@ -132,8 +132,9 @@ def environments(root=ROOT):
 def stale_references(root=ROOT):
     """`make X` with no target X, `python -m bookbuild X` with no
     subcommand X, `python -m bookbuild.M` with no module M, .venv/X with
-    no environment X (or an old .venv-X), a design document that is not
-    in the repository, and a path a README names that is not there."""
+    no environment X (or an old .venv-X, or a Python outside .venv/), a
+    design document that is not in the repository, and a path a README
+    names that is not there."""
     from bookbuild import cli
     targets, envs = makefile_targets(root), environments(root)
     found = []
@@ -156,6 +157,11 @@ def stale_references(root=ROOT):
                     found.append(f'{where}:{number}: .venv/{env}')
             found += [f'{where}:{number}: .venv-{name}'
                       for name in re.findall(r'\.venv-(\w+)', line)]
+            # A Python of an environment the Makefile does not make.
+            found += [f'{where}:{number}: {python}' for python in
+                      re.findall(r'(?<![\w.$)}/-])(/[\w./-]+/bin/python\S*)',
+                                 line)
+                      if not python.startswith('/usr/')]
             found += [f'{where}:{number}: {name}' for name in
                       re.findall(r'\b(DESIGN\.md|BOOK\.md)', line)
                       if not (root / name).is_file()]
@@ -197,9 +203,11 @@ def test_the_stale_check_finds_each_kind(tmp_path):
         'as DESIGN.md says\n'
         '    make lock\n'
         'seeds that make the tabs alike; .venv/X for each lock file\n'
-        'see tests/old/test_x.py and chapters/NAME.md\n')
+        'see tests/old/test_x.py and chapters/NAME.md\n'
+        '/tmp/venvs/jax/bin/python and /usr/bin/python3\n')
     assert stale_references(tmp_path) == [
         'notes.md:1: make book', 'notes.md:2: bookbuild render',
         'notes.md:3: bookbuild.kernels', 'notes.md:4: .venv/book',
         'notes.md:4: .venv-jax', 'notes.md:5: DESIGN.md',
-        'notes.md:6: make lock', 'notes.md:8: tests/old/test_x.py']
+        'notes.md:6: make lock', 'notes.md:8: tests/old/test_x.py',
+        'notes.md:9: /tmp/venvs/jax/bin/python']

@@ -1,7 +1,7 @@
 """d2l_local.jax: data, training, BatchNorm, determinism, printing.
 
 Run in the JAX environment:
-    /tmp/venvs/jax/bin/python -m pytest tests/d2l_local/test_jax.py
+    .venv/jax/bin/python -m pytest tests/d2l_local/test_jax.py
 """
 import math
 import pathlib

@@ -1,7 +1,7 @@
 """d2l_local.torch: data, training, BatchNorm, determinism, printing.
 
 Run in the PyTorch environment:
-    /tmp/venvs/pytorch/bin/python -m pytest tests/d2l_local/test_pytorch.py
+    .venv/pytorch/bin/python -m pytest tests/d2l_local/test_pytorch.py
 """
 import math
 import pathlib
