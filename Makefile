@@ -236,9 +236,10 @@ test: env
 	exit $$status
 
 # The build's suites, and d2l_local's framework-free ones (the four modules
-# read side by side, the checkpoint files), in the tooling environment.
+# read side by side, the checkpoint files, MXNet's thread count), in the
+# tooling environment.
 test-build: env
-	$(TOOLING) -m pytest -q tests/bookbuild tests/d2l_local/test_parallel_modules.py tests/d2l_local/test_checkpoint.py
+	$(TOOLING) -m pytest -q tests/bookbuild tests/d2l_local/test_parallel_modules.py tests/d2l_local/test_checkpoint.py tests/d2l_local/test_omp_threads.py
 
 # The chapters' suites in each framework: the architecture, and the same
 # logits as the PyTorch model's for the same weights (PyTorch's env makes them),

@@ -13,7 +13,7 @@ IPython: every framework environment loads it.
 """
 import os
 
-from d2l_local import FRAMEWORKS, LABELS, cell_framework
+from d2l_local import FRAMEWORKS, LABELS, cell_framework, omp_threads
 
 
 def skip_note(cell_framework, kernel_framework):
@@ -62,8 +62,13 @@ def kernel_framework():
 
 def load_ipython_extension(shell):
     unload_ipython_extension(shell)
+    framework = kernel_framework()
+    if framework == 'mxnet':
+        # The kernel starts before any cell imports MXNet, which reads its
+        # thread count only when it loads.
+        omp_threads.give_mxnet_every_core()
     shell.input_transformers_cleanup.insert(
-        0, OtherFrameworkSkipper(shell, kernel_framework()))
+        0, OtherFrameworkSkipper(shell, framework))
 
 
 def unload_ipython_extension(shell):

@@ -22,6 +22,13 @@ import pathlib
 import tempfile
 
 import numpy as onp  # host-side numpy; `np` below is MXNet's NumPy interface
+
+from d2l_local import omp_threads
+
+# Before MXNet loads: it reads its CPU thread count only then, and halves the
+# processor count unless told (see d2l_local/omp_threads.py).
+omp_threads.give_mxnet_every_core()
+
 from mxnet import autograd, context, gluon, init, np, npx
 
 from d2l_local import shared

@@ -7,6 +7,7 @@ import os
 import pathlib
 
 from bookbuild.source import read_chapter
+from d2l_local import omp_threads
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Where the smoke build of the chapters is, build/smoke by default. Each
@@ -50,6 +51,10 @@ def chapter_namespace(framework, chapter='densenet', skip_tags=('train',),
     define a name in `then` (a model defined further on, without the
     measurements in between)."""
     os.environ['D2L_MODE'] = 'smoke'
+    if framework == 'mxnet':
+        # The chapter's first cell imports MXNet, which takes its thread
+        # count as it loads, before d2l_local.mxnet could set it.
+        omp_threads.give_mxnet_every_core()
     # Framework environments have no PyYAML: the build checks the front
     # matter.
     source = read_chapter(ROOT / 'chapters' / f'{chapter}.md',

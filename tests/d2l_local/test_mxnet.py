@@ -1,7 +1,7 @@
 """d2l_local.mxnet: data, training, BatchNorm, determinism, printing.
 
 Run in the MXNet environment:
-    /tmp/venvs/mxnet/bin/python -m pytest tests/d2l_local/test_mxnet.py
+    .venv/mxnet/bin/python -m pytest tests/d2l_local/test_mxnet.py
 """
 import math
 import pathlib
@@ -11,6 +11,10 @@ import sys
 import numpy as onp
 import pytest
 
+from d2l_local import omp_threads
+
+# Before MXNet loads, which is when it takes its thread count.
+omp_threads.give_mxnet_every_core()
 mx = pytest.importorskip('mxnet')
 from mxnet import autograd, gluon, np, npx  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
