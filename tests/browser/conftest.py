@@ -18,6 +18,7 @@ from browser_tab import DESKTOP, Watched
 sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
 import network_guard  # noqa: E402
 from network_guard import refuse_network  # noqa: E402,F401 (autouse)
+from kernel_free import run_without_kernels  # noqa: E402
 
 network_guard.install()
 
@@ -138,74 +139,22 @@ ESCAPED_MESSAGE = 2     # the first paragraph of the first chapter (after
                         # its one-line description and its title)
 
 
-def run_without_kernels(layout, chapter):
-    """The chapter split, 'executed' (a line of output written into each
-    code cell, no kernel started) and merged, as the English build leaves
-    it. Returns the merged notebook's path."""
-    import nbformat
-    from bookbuild import glue
-    from bookbuild.merge import merge_chapter
-    from bookbuild.split import split_chapter
-    executed = {}
-    for fw, path in split_chapter(chapter, layout.notebooks).items():
-        nb = nbformat.read(path, as_version=4)
-        # Every value the prose refers to, recorded once, as d2l.glue would.
-        names = dict.fromkeys(ref.name for cell in nb.cells
-                              if cell.cell_type == 'markdown'
-                              for ref in glue.find_references(cell.source))
-        for count, cell in enumerate(
-                [c for c in nb.cells if c.cell_type == 'code'], 1):
-            cell.outputs = [nbformat.v4.new_output(
-                'stream', name='stdout', text=f'ran on {fw}\n')]
-            if count == 1:
-                cell.outputs += [nbformat.v4.new_output(
-                    'display_data', data={glue.GLUE_MIME: {
-                        'name': name, 'text': f'{name} on {fw}',
-                        'value': 1}}) for name in names]
-            cell.execution_count = count
-        nb.metadata['d2l_book']['run'] = {'mode': 'smoke', 'seconds': 1.0}
-        executed[fw] = layout.executed / path.name
-        executed[fw].parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, executed[fw])
-    merged = layout.merged / f'{chapter.stem}.ipynb'
-    merge_chapter(chapter, executed, merged)
-    return merged
-
-
-@pytest.fixture(scope='session')
-def hostile_edition(tmp_path_factory):
-    """The repository's chapters in English and in a Vietnamese whose every
-    message (prose, diagram labels, furniture) is the shipped translation
-    with a payload after it; one message gets only escaped text. Built in
-    a temporary folder without a kernel, in about a second. Returns the
-    Layout."""
+def kernel_free_book(root, prepare=None):
+    """The repository's chapters and catalogs copied under `root`, run
+    without kernels (run_without_kernels) and rendered in English and
+    Vietnamese, in about a second; `prepare(layout)` may change the copied
+    catalogs first. Returns the Layout."""
     import shutil
 
-    from bookbuild.i18n import catalogs
     from bookbuild.cli import Layout
     from bookbuild.editions import edition_of, render_edition
-    root = tmp_path_factory.mktemp('hostile')
-    repository = TESTS.parent
-    shutil.copytree(repository / 'chapters', root / 'chapters')
-    shutil.copytree(repository / 'locales', root / 'locales')
+    shutil.copytree(TESTS.parent / 'chapters', root / 'chapters')
+    shutil.copytree(TESTS.parent / 'locales', root / 'locales')
     layout = Layout(root / 'build', root)
     merged = [run_without_kernels(layout, chapter)
               for chapter in layout.chapters()]
-    turn = 0
-    for domain in [path.stem for path in layout.chapters()] + \
-            [catalogs.FURNITURE]:
-        path = catalogs.catalog_path(layout.locales, 'vi', domain)
-        catalog = catalogs.read_catalog(path, 'vi')
-        for message in catalog:
-            if not message.id:
-                continue
-            if turn == ESCAPED_MESSAGE:
-                message.string += f' {ESCAPED_TEXT}'
-            else:
-                message.string += \
-                    f' {HOSTILE_PAYLOADS[turn % len(HOSTILE_PAYLOADS)]}'
-            turn += 1
-        catalogs.write_catalog(catalog, path)
+    if prepare is not None:
+        prepare(layout)
     languages = ['en', 'vi']
     render_book(merged, layout.html, layout.root, layout.executed,
                 edition=edition_of('en', languages))
@@ -215,28 +164,42 @@ def hostile_edition(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def hostile_edition(tmp_path_factory):
+    """The repository's chapters in English and in a Vietnamese whose every
+    message (prose, diagram labels, furniture) is the shipped translation
+    with a payload after it; one message gets only escaped text. Built in
+    a temporary folder without a kernel, in about a second. Returns the
+    Layout."""
+    from bookbuild.i18n import catalogs
+
+    def poison_catalogs(layout):
+        turn = 0
+        for domain in [path.stem for path in layout.chapters()] + \
+                [catalogs.FURNITURE]:
+            path = catalogs.catalog_path(layout.locales, 'vi', domain)
+            catalog = catalogs.read_catalog(path, 'vi')
+            for message in catalog:
+                if not message.id:
+                    continue
+                if turn == ESCAPED_MESSAGE:
+                    message.string += f' {ESCAPED_TEXT}'
+                else:
+                    message.string += \
+                        f' {HOSTILE_PAYLOADS[turn % len(HOSTILE_PAYLOADS)]}'
+                turn += 1
+            catalogs.write_catalog(catalog, path)
+
+    return kernel_free_book(tmp_path_factory.mktemp('hostile'),
+                            poison_catalogs)
+
+
+@pytest.fixture(scope='session')
 def built_book(tmp_path_factory):
     """The html/ folder of a built book in English and Vietnamese: the one
     $D2L_BOOK_PAGE lies in (a smoke build, say), else the repository's
     chapters and catalogs rendered without a kernel (each code cell's
     output says which framework 'ran' it), in about a second."""
-    import shutil
-
-    from bookbuild.cli import Layout
-    from bookbuild.editions import edition_of, render_edition
     named = os.environ.get('D2L_BOOK_PAGE')
     if named:
         return pathlib.Path(named).resolve().parent
-    root = tmp_path_factory.mktemp('kernel-free')
-    repository = TESTS.parent
-    shutil.copytree(repository / 'chapters', root / 'chapters')
-    shutil.copytree(repository / 'locales', root / 'locales')
-    layout = Layout(root / 'build', root)
-    merged = [run_without_kernels(layout, chapter)
-              for chapter in layout.chapters()]
-    languages = ['en', 'vi']
-    render_book(merged, layout.html, layout.root, layout.executed,
-                edition=edition_of('en', languages))
-    render_edition('vi', merged, layout.executed, layout.root,
-                   layout.locales, layout.editions, layout.html, languages)
-    return layout.html
+    return kernel_free_book(tmp_path_factory.mktemp('kernel-free')).html

@@ -79,63 +79,55 @@ def page_link(page, rel):
     return link.get_attribute('href') if link.count() else None
 
 
-def test_every_page_shows_the_books_contents_with_itself_marked(browser, rendered_page):
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        for folder in editions(rendered_page):
-            chapters = chapter_pages(folder)
-            for path in [folder / 'index.html'] + chapters:
-                page = Watched(context).open(path)
-                links = book_toc(page)
-                targets = [target_of(path, link['href']) for link in links]
-                for (target, fragment), link in zip(targets, links):
-                    # every link stays in this edition and lands somewhere
-                    assert target.parent == folder, (path, link)
-                    assert target.is_file(), (path, link)
-                    if fragment:
-                        assert f'id="{fragment}"' in target.read_text(), \
-                            (path, link)
-                chapter_links = [target for (target, fragment), link
-                                 in zip(targets, links) if link['chapter']]
-                assert sorted(chapter_links) == chapters, path
-                current = [target for (target, _), link in zip(targets, links)
-                           if link['current'] == 'page']
-                assert current == [path], f'{path}: marked {current}'
-                # a chapter's entry names it as its page's heading does
-                for target, link in zip(chapter_links, [
-                        link for link in links if link['chapter']]):
-                    if target == path:
-                        assert link['text'] == page.locator('h1').first \
-                            .inner_text().strip()
-                page.close()
-    finally:
-        context.close()
-
-
-def test_previous_and_next_walk_the_book_in_its_order(browser, rendered_page):
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        for folder in editions(rendered_page):
-            path, walked = folder / 'index.html', []
+def test_every_page_shows_the_books_contents_with_itself_marked(context, rendered_page):
+    for folder in editions(rendered_page):
+        chapters = chapter_pages(folder)
+        for path in [folder / 'index.html'] + chapters:
             page = Watched(context).open(path)
-            order = [target_of(path, link['href'])[0]
-                     for link in book_toc(page) if link['chapter']]
-            assert sorted(order) == chapter_pages(folder)
-            assert page_link(page, 'prev') is None
-            while True:
-                walked.append(path)
-                forward = page_link(page, 'next')
-                if forward is None:
-                    break
-                following = target_of(path, forward)[0]
-                assert following.is_file(), f'{path.name}: next {forward}'
-                page = Watched(context).open(following)
-                back = page_link(page, 'prev')
-                assert back and target_of(following, back)[0] == path
-                path = following
-            assert walked == [folder / 'index.html'] + order, folder
-    finally:
-        context.close()
+            links = book_toc(page)
+            targets = [target_of(path, link['href']) for link in links]
+            for (target, fragment), link in zip(targets, links):
+                # every link stays in this edition and lands somewhere
+                assert target.parent == folder, (path, link)
+                assert target.is_file(), (path, link)
+                if fragment:
+                    assert f'id="{fragment}"' in target.read_text(), \
+                        (path, link)
+            chapter_links = [target for (target, fragment), link
+                             in zip(targets, links) if link['chapter']]
+            assert sorted(chapter_links) == chapters, path
+            current = [target for (target, _), link in zip(targets, links)
+                       if link['current'] == 'page']
+            assert current == [path], f'{path}: marked {current}'
+            # a chapter's entry names it as its page's heading does
+            for target, link in zip(chapter_links, [
+                    link for link in links if link['chapter']]):
+                if target == path:
+                    assert link['text'] == page.locator('h1').first \
+                        .inner_text().strip()
+            page.close()
+
+
+def test_previous_and_next_walk_the_book_in_its_order(context, rendered_page):
+    for folder in editions(rendered_page):
+        path, walked = folder / 'index.html', []
+        page = Watched(context).open(path)
+        order = [target_of(path, link['href'])[0]
+                 for link in book_toc(page) if link['chapter']]
+        assert sorted(order) == chapter_pages(folder)
+        assert page_link(page, 'prev') is None
+        while True:
+            walked.append(path)
+            forward = page_link(page, 'next')
+            if forward is None:
+                break
+            following = target_of(path, forward)[0]
+            assert following.is_file(), f'{path.name}: next {forward}'
+            page = Watched(context).open(following)
+            back = page_link(page, 'prev')
+            assert back and target_of(following, back)[0] == path
+            path = following
+        assert walked == [folder / 'index.html'] + order, folder
 
 
 def test_the_contents_fold_on_a_phone(browser, rendered_page):
@@ -152,18 +144,14 @@ def test_the_contents_fold_on_a_phone(browser, rendered_page):
         context.close()
 
 
-def test_the_index_gives_each_chapter_one_line(browser, rendered_page):
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        for folder in editions(rendered_page):
-            page = Watched(context).open(folder / 'index.html')
-            items = page.locator('.chapter-list > li')
-            assert items.count() == len(chapter_pages(folder))
-            lines = page.locator('.chapter-list .chapter-description')
-            assert lines.count() == items.count()
-            assert all(len(text.split()) >= 4 for text in lines.all_inner_texts())
-    finally:
-        context.close()
+def test_the_index_gives_each_chapter_one_line(context, rendered_page):
+    for folder in editions(rendered_page):
+        page = Watched(context).open(folder / 'index.html')
+        items = page.locator('.chapter-list > li')
+        assert items.count() == len(chapter_pages(folder))
+        lines = page.locator('.chapter-list .chapter-description')
+        assert lines.count() == items.count()
+        assert all(len(text.split()) >= 4 for text in lines.all_inner_texts())
 
 
 def copy_of_visible_code(page, framework):
@@ -186,27 +174,23 @@ def copy_of_visible_code(page, framework):
     return page.evaluate('navigator.clipboard.readText()'), codes
 
 
-def test_the_copy_button_copies_the_visible_tabs_code_only(browser, rendered_page):
-    context = browser.new_context(viewport=DESKTOP)
+def test_the_copy_button_copies_the_visible_tabs_code_only(context, rendered_page):
     context.grant_permissions(['clipboard-read', 'clipboard-write'])
-    try:
-        tab = Watched(context)
-        page = tab.open(rendered_page)
-        group = page.locator('[data-tab-group]:has(.highlight)').first
-        frameworks = [p.get_attribute('data-framework') for p in group.locator(
-            ':scope > [role=tabpanel]:has(.highlight)').all()]
-        for framework in reversed(frameworks):
-            copied, codes = copy_of_visible_code(page, framework)
-            assert copied == codes[framework].rstrip('\n')
-            assert all(copied != code.rstrip('\n')
-                       for fw, code in codes.items() if fw != framework)
-            assert not re.match(r'(>>>|In \[|\$ )', copied)
-        # every code block, shared or in a tab, has one
-        assert page.locator('.cell > .highlight > .copy-button').count() == \
-            page.locator('.cell > .highlight').count() > 0
-        assert tab.errors == [] and tab.remote_requests() == []
-    finally:
-        context.close()
+    tab = Watched(context)
+    page = tab.open(rendered_page)
+    group = page.locator('[data-tab-group]:has(.highlight)').first
+    frameworks = [p.get_attribute('data-framework') for p in group.locator(
+        ':scope > [role=tabpanel]:has(.highlight)').all()]
+    for framework in reversed(frameworks):
+        copied, codes = copy_of_visible_code(page, framework)
+        assert copied == codes[framework].rstrip('\n')
+        assert all(copied != code.rstrip('\n')
+                   for fw, code in codes.items() if fw != framework)
+        assert not re.match(r'(>>>|In \[|\$ )', copied)
+    # every code block, shared or in a tab, has one
+    assert page.locator('.cell > .highlight > .copy-button').count() == \
+        page.locator('.cell > .highlight').count() > 0
+    assert tab.errors == [] and tab.remote_requests() == []
 
 
 def body_background(page):

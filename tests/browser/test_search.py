@@ -6,14 +6,14 @@ no request leaving the machine and no console error.
 
 The book under test is the repository's own chapters in English and in
 Vietnamese (the shipped catalogs), split and 'executed' without a kernel
-(conftest.run_without_kernels: each cell prints one line), so that every
+(conftest.kernel_free_book: each cell prints one line), so that every
 framework's tab is on the page; built in a temporary folder in seconds.
 """
 import pytest
 
 from bookbuild.i18n import catalogs
-from conftest import run_without_kernels
-from browser_tab import DESKTOP, STORAGE_KEY, Watched, selected_frameworks
+from conftest import kernel_free_book
+from browser_tab import STORAGE_KEY, selected_frameworks
 
 DENSE_BLOCKS = 'dense-blocks'
 REMEDY = 'the-remedy-recompute-instead-of-store'
@@ -22,31 +22,7 @@ REMEDY = 'the-remedy-recompute-instead-of-store'
 @pytest.fixture(scope='session')
 def search_book(tmp_path_factory):
     """The Layout of the repository's chapters rendered in both editions."""
-    import shutil
-
-    from bookbuild.cli import Layout
-    from bookbuild.editions import edition_of, render_edition
-    from bookbuild.render.book import render_book
-    from conftest import TESTS
-    root = tmp_path_factory.mktemp('search')
-    shutil.copytree(TESTS.parent / 'chapters', root / 'chapters')
-    shutil.copytree(TESTS.parent / 'locales', root / 'locales')
-    layout = Layout(root / 'build', root)
-    merged = [run_without_kernels(layout, chapter)
-              for chapter in layout.chapters()]
-    languages = ['en', 'vi']
-    render_book(merged, layout.html, layout.root, layout.executed,
-                edition=edition_of('en', languages))
-    render_edition('vi', merged, layout.executed, layout.root,
-                   layout.locales, layout.editions, layout.html, languages)
-    return layout
-
-
-@pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport=DESKTOP)
-    yield Watched(context)
-    context.close()
+    return kernel_free_book(tmp_path_factory.mktemp('search'))
 
 
 def edition_folder(layout, language):
