@@ -44,15 +44,17 @@ HERE = pathlib.Path(__file__).resolve().parent
 # momentum 0.9 changes the losses by up to 13% and the weights by 0.34, a
 # summed loss the first loss 36-fold, BatchNorm momentum 0.99 the running
 # means by a third of a batch mean.
-# The drift depends on the processor: on a 2-core AVX-512 machine MXNet
-# stayed within 2e-4 for 5 steps, then drifted to 1.3e-2 (step 10); the
-# same chaos as JAX's. So the losses are held tightly while chaos has not had
-# time to grow (the first EARLY_STEPS) and loosely after; the weights test
-# below still catches momentum (0.34 against a bound of 2e-2).
+# The drift depends on the processor and on how many threads share a
+# reduction: on a 2-core AVX-512 machine MXNet on one core stayed within 2e-4
+# for 5 steps, then drifted to 1.3e-2 (step 10), the same chaos as JAX's; on
+# both cores (d2l_local.omp_threads), its weights after 11 steps came within
+# 2.2e-2. So the losses are held tightly while chaos has
+# not had time to grow (the first EARLY_STEPS) and loosely after; the weights
+# test below still catches momentum (0.34 against a bound of 4e-2).
 FIRST_STEP_RTOL = 1e-4
 EARLY_STEPS, EARLY_STEPS_RTOL = 4, 1e-3
 LAST_STEP_RTOL = 3e-2
-WEIGHTS_AFTER = dict(rtol=0, atol=2e-2)
+WEIGHTS_AFTER = dict(rtol=0, atol=4e-2)
 VARIANCES_AFTER = dict(rtol=5e-2, atol=1e-3)
 
 
