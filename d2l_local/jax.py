@@ -324,13 +324,26 @@ class FashionMNIST(shared.FashionMNIST, DataModule):
 # Training
 # --------------------------------------------------------------------------
 
-# XLA:CPU expands the optimization barriers that jax.checkpoint (nn.remat)
-# puts around a recomputation before it eliminates common subexpressions, so
-# the recomputation is merged back into the forward pass and nothing is saved
-# (jax-ml/jax#19822). Keeping the barriers, for the compilations of a training
-# step, keeps the recomputation where jax.checkpoint put it: in the backward
-# pass. A model without remat has no barriers, and the option changes nothing.
-_KEEP_REMAT_ON_CPU = {'xla_disable_hlo_passes': 'cse_barrier_expander'}
+# Two options for the compilations of a training step on a CPU.
+# - XLA:CPU expands the optimization barriers that jax.checkpoint (nn.remat)
+#   puts around a recomputation before it eliminates common subexpressions,
+#   so the recomputation is merged back into the forward pass and nothing is
+#   saved (jax-ml/jax#19822). Keeping the barriers keeps the recomputation
+#   where jax.checkpoint put it: in the backward pass. A model without remat
+#   has no barriers, and the option changes nothing.
+# - The pinned jaxlib hands reductions, dot products and convolutions to the
+#   YNNPACK library by default; XLA's own convolutions are faster for the
+#   chapters' small images. On the 2-core machine that builds the book
+#   (bench/throughput.py, bench/README.md) the DenseNet trained at 844
+#   examples per second at 32x32 with convolutions left to XLA against 711,
+#   and at 94 against 56 at 96x96. The list keeps the other two, reductions
+#   (BatchNorm's statistics) above all: leaving those to XLA as well made the
+#   step at 32x32 18% slower. (As a flag: XLA_FLAGS=
+#   --xla_cpu_experimental_ynn_fusion_type=-individual_convolution.)
+_CPU_COMPILER_OPTIONS = {
+    'xla_disable_hlo_passes': 'cse_barrier_expander',
+    'xla_cpu_experimental_ynn_fusion_type':
+        'LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT'}
 
 
 class Trainer(shared.Trainer):
@@ -400,8 +413,10 @@ class Trainer(shared.Trainer):
         on_cpu = getattr(self, 'device', cpu()).platform == 'cpu'
         self.train_step = jax.jit(
             model.training_step, donate_argnums=0,
-            compiler_options=_KEEP_REMAT_ON_CPU if on_cpu else None)
-        self.eval_step = jax.jit(model.validation_step)
+            compiler_options=_CPU_COMPILER_OPTIONS if on_cpu else None)
+        self.eval_step = jax.jit(
+            model.validation_step,
+            compiler_options=_CPU_COMPILER_OPTIONS if on_cpu else None)
 
     def _checkpoint_state(self):
         """What an interrupted fit resumes from (`shared.Trainer._resume`),
@@ -648,7 +663,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         return model.loss(Y_hat, y), updates
 
     kept = _residual_bytes(loss_fn, state.params)
-    options = _KEEP_REMAT_ON_CPU if device.platform == 'cpu' else None
+    options = _CPU_COMPILER_OPTIONS if device.platform == 'cpu' else None
     step = jax.jit(model.training_step, compiler_options=options)
     compiled = step.lower(state, batch).compile()
     for _ in range(warmup):

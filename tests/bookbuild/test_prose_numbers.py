@@ -79,12 +79,17 @@ ALLOWED = {
         # Figures that compare the four frameworks, which no cell can measure
         # (each kernel runs one): bench/throughput.py's, named in the
         # sentence, with the run in bench/README.md.
-        ('at 672 training examples per second in JAX',
+        ('at 844 training examples per second in JAX',
          "bench/throughput.py's figure (bench/README.md)"),
-        ('1,050 to 1,127 in the other three',
+        ('1,175 to 1,435 in the other three',
          "bench/throughput.py's figures (bench/README.md)"),
-        ('one core and 728 examples per second',
-         "bench/throughput.py's figure (bench/README.md)"),
+        ('711 examples per second at',
+         "bench/throughput.py's figure before d2l_local's compiler options "
+         '(bench/README.md)'),
+        ('56 examples per second against 94',
+         "bench/throughput.py's figures (bench/README.md)"),
+        ('one core and 728 examples per second against 1,050 on both',
+         "bench/throughput.py's figures (bench/README.md)"),
         ('compiles the training step, 18 s of CPU time there',
          "bench/throughput.py's figure (bench/README.md)"),
         ("tabs' ten epochs took 2.5 and 1.7 hours",

@@ -41,7 +41,7 @@ def training_step(model, variables, batch):
             return model.loss(Y_hat, y), updates['batch_stats']
 
         step = jax.jit(jax.value_and_grad(loss_fn, has_aux=True),
-                       compiler_options=d2l._KEEP_REMAT_ON_CPU)
+                       compiler_options=d2l._CPU_COMPILER_OPTIONS)
         (loss, stats), grads = step(variables['params'])
         leaves = jax.tree_util.tree_leaves
         return (float(loss), [np.asarray(g) for g in leaves(grads)],

@@ -321,6 +321,42 @@ def test_training_step_is_pure_and_updates_batch_stats(smoke):
     assert 0 <= float(metrics['acc']) <= 1
 
 
+def ynn_convolutions(hlo):
+    """How many convolutions of a compiled program's HLO text sit in the
+    computations that its YNNPACK fusions call."""
+    ynn = set(re.findall(r'calls=%([\w.-]+)[^\n]*"kind":"__ynn_fusion"', hlo))
+    count, inside = 0, False
+    for line in hlo.splitlines():
+        if line.startswith(('%', 'ENTRY')):
+            inside = line.split()[0].lstrip('%') in ynn
+        elif inside and ' convolution(' in line:
+            count += 1
+    return count
+
+
+def test_the_training_step_leaves_convolutions_to_xla_on_cpu(smoke):
+    # d2l_local compiles the step with YNNPACK's convolutions off, which
+    # were the slower ones on the CPU (d2l_local/jax.py, _CPU_COMPILER_OPTIONS).
+    d2l.set_seed(0)
+    model = LeNetBN()
+    data = d2l.FashionMNIST(batch_size=128)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.epochs = 1
+    trainer.prepare_data(data)
+    trainer.prepare_model(model)
+    batch = next(iter(data.train_dataloader()))
+    default = jax.jit(model.training_step).lower(trainer.state, batch)
+    # The default does hand them to YNNPACK, so the check can see them...
+    assert ynn_convolutions(default.compile().as_text()) > 0
+    ours = trainer.train_step.lower(trainer.state, batch).compile().as_text()
+    # ...and the Trainer's step has none there, but its convolutions, and
+    # still YNNPACK's reductions.
+    assert ynn_convolutions(ours) == 0
+    assert ' convolution(' in ours and '__ynn_fusion' in ours
+    assert ynn_convolutions(trainer.eval_step.lower(
+        trainer.state, batch).compile().as_text()) == 0
+
+
 def test_smoke_fit_repeats_its_numbers(smoke):
     def run():
         d2l.set_seed(0)

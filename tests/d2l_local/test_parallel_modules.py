@@ -34,7 +34,7 @@ OWN = {
     ('', '_apply_layer'): {'jax'},
     ('', '_layer_name'): {'jax'},
     ('', 'TrainState'): {'jax'},
-    ('', '_KEEP_REMAT_ON_CPU'): {'jax'},
+    ('', '_CPU_COMPILER_OPTIONS'): {'jax'},
     ('', '_canonical_kernel'): {'jax'},
     ('', '_creation_order'): {'jax'},
     ('', '_reinit_in_creation_order'): {'jax'},
