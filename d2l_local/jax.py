@@ -346,6 +346,11 @@ _CPU_COMPILER_OPTIONS = {
         'LIBRARY_FUSION_TYPE_REDUCE,LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT'}
 
 
+def _compiler_options(device):
+    """What `jax.jit` compiles a step with on `device`."""
+    return _CPU_COMPILER_OPTIONS if device.platform == 'cpu' else None
+
+
 class Trainer(shared.Trainer):
     """Trains a Module on a DataModule (`shared.Trainer.fit` runs the
     epochs).
@@ -410,13 +415,11 @@ class Trainer(shared.Trainer):
             dropout_key=dropout_key)
         self.model = model
         # The old state's buffers are donated to the new one (no copy).
-        on_cpu = getattr(self, 'device', cpu()).platform == 'cpu'
-        self.train_step = jax.jit(
-            model.training_step, donate_argnums=0,
-            compiler_options=_CPU_COMPILER_OPTIONS if on_cpu else None)
-        self.eval_step = jax.jit(
-            model.validation_step,
-            compiler_options=_CPU_COMPILER_OPTIONS if on_cpu else None)
+        options = _compiler_options(getattr(self, 'device', cpu()))
+        self.train_step = jax.jit(model.training_step, donate_argnums=0,
+                                  compiler_options=options)
+        self.eval_step = jax.jit(model.validation_step,
+                                 compiler_options=options)
 
     def _checkpoint_state(self):
         """What an interrupted fit resumes from (`shared.Trainer._resume`),
@@ -663,8 +666,8 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
         return model.loss(Y_hat, y), updates
 
     kept = _residual_bytes(loss_fn, state.params)
-    options = _CPU_COMPILER_OPTIONS if device.platform == 'cpu' else None
-    step = jax.jit(model.training_step, compiler_options=options)
+    step = jax.jit(model.training_step,
+                   compiler_options=_compiler_options(device))
     compiled = step.lower(state, batch).compile()
     for _ in range(warmup):
         jax.block_until_ready(compiled(state, batch))

@@ -35,6 +35,7 @@ OWN = {
     ('', '_layer_name'): {'jax'},
     ('', 'TrainState'): {'jax'},
     ('', '_CPU_COMPILER_OPTIONS'): {'jax'},
+    ('', '_compiler_options'): {'jax'},
     ('', '_canonical_kernel'): {'jax'},
     ('', '_creation_order'): {'jax'},
     ('', '_reinit_in_creation_order'): {'jax'},
