@@ -292,15 +292,21 @@ def test_batchnorm_statistics_move_in_training_and_serve_in_eval(tiny):
     assert not np.allclose(together[:1], alone, atol=1e-3)
 
 
-def test_training_step_is_pure_and_updates_batch_stats(smoke):
+def prepared_trainer(batch_size):
+    """A LeNetBN, a Trainer prepared for it (state built, steps jitted,
+    nothing trained) and the first training batch."""
     d2l.set_seed(0)
     model = LeNetBN()
-    data = d2l.FashionMNIST(batch_size=32)
+    data = d2l.FashionMNIST(batch_size=batch_size)
     trainer = d2l.Trainer(max_epochs=1)
     trainer.epochs = 1
     trainer.prepare_data(data)
     trainer.prepare_model(model)
-    batch = next(iter(data.train_dataloader()))
+    return model, trainer, next(iter(data.train_dataloader()))
+
+
+def test_training_step_is_pure_and_updates_batch_stats(smoke):
+    model, trainer, batch = prepared_trainer(batch_size=32)
     before = jax.device_get((trainer.state.params,
                              trainer.state.batch_stats))
     state, loss = jax.jit(model.training_step)(trainer.state, batch)
@@ -337,20 +343,13 @@ def ynn_convolutions(hlo):
 def test_the_training_step_leaves_convolutions_to_xla_on_cpu(smoke):
     # d2l_local compiles the step with YNNPACK's convolutions off, which
     # were the slower ones on the CPU (d2l_local/jax.py, _CPU_COMPILER_OPTIONS).
-    d2l.set_seed(0)
-    model = LeNetBN()
-    data = d2l.FashionMNIST(batch_size=128)
-    trainer = d2l.Trainer(max_epochs=1)
-    trainer.epochs = 1
-    trainer.prepare_data(data)
-    trainer.prepare_model(model)
-    batch = next(iter(data.train_dataloader()))
+    model, trainer, batch = prepared_trainer(batch_size=128)
     default = jax.jit(model.training_step).lower(trainer.state, batch)
     # The default does hand them to YNNPACK, so the check can see them...
     assert ynn_convolutions(default.compile().as_text()) > 0
     ours = trainer.train_step.lower(trainer.state, batch).compile().as_text()
-    # ...and the Trainer's step has none there, but its convolutions, and
-    # still YNNPACK's reductions.
+    # ...and the Trainer's step has none there: its convolutions are XLA's,
+    # and YNNPACK still does the reductions.
     assert ynn_convolutions(ours) == 0
     assert ' convolution(' in ours and '__ynn_fusion' in ours
     assert ynn_convolutions(trainer.eval_step.lower(
