@@ -40,7 +40,8 @@ npx.set_np()
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step', 'glue']
+           'run_mode', 'measure_kept_bytes', 'measure_training_step',
+           'glue']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -442,6 +443,15 @@ def _release_pool(ctx):
     measured peak would depend on what ran before it."""
     npx.waitall()
     ctx.empty_cache()
+
+
+def measure_kept_bytes(model, batch):
+    """The bytes one training step of `model` on `batch` (X, y) keeps for its
+    backward pass, as `measure_training_step(model, batch).kept_bytes`
+    measures them (a proxy: see there). Only a running step shows them, and
+    one costs no more than its arithmetic, so this is one measured step after
+    one warm-up step."""
+    return measure_training_step(model, batch, warmup=1, repeats=1).kept_bytes
 
 
 def measure_training_step(model, batch, label='', warmup=1, repeats=3):

@@ -38,7 +38,8 @@ with shared.native_stderr_without(
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step', 'glue']
+           'run_mode', 'measure_kept_bytes', 'measure_training_step',
+           'glue']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -524,6 +525,41 @@ def _allocator_peak_counter(device):
     return reset, read
 
 
+def _traced_training_step(model, X, y):
+    """One training step of `model` (forward under a GradientTape, loss,
+    gradients, SGD update) as a `tf.function` traced for (X, y), and the
+    bytes its forward part keeps for the gradient part, counted from the
+    traced graph. The step is traced, not run (an unbuilt model is built
+    first, from one example's inference pass)."""
+    if not model.built:
+        model(X[:1], training=False)
+    optim = model.configure_optimizers()
+    optim.build(model.trainable_variables)
+    forward_ops = {}
+
+    @tf.function
+    def step(X, y):
+        with tf.GradientTape() as tape:
+            loss = model.loss(model(X, training=True), y)
+        # Tracing runs this line once: everything after it is backward pass.
+        forward_ops['count'] = len(
+            tf.compat.v1.get_default_graph().get_operations())
+        variables = model.trainable_variables
+        optim.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    graph = step.get_concrete_function(X, y).graph
+    return step, _tensors_kept_for_backward(graph, forward_ops['count'])
+
+
+def measure_kept_bytes(model, batch):
+    """The bytes one training step of `model` on `batch` (X, y) keeps for its
+    backward pass: `measure_training_step(model, batch).kept_bytes`, from the
+    traced graph alone. Nothing is run, which saves the graph's optimisation
+    and the steps themselves (tens of seconds for a large model)."""
+    return _traced_training_step(model, *batch)[1]
+
+
 def measure_training_step(model, batch, label='', warmup=1, repeats=3):
     """Memory and time of one compiled training step of `model` on `batch`
     (X, y): forward under a GradientTape, loss, gradients and an SGD update,
@@ -545,23 +581,7 @@ def measure_training_step(model, batch, label='', warmup=1, repeats=3):
     if not model.built:
         model(X[:1], training=False)
     saved = [v.numpy() for v in model.weights]
-    optim = model.configure_optimizers()
-    optim.build(model.trainable_variables)
-    forward_ops = {}
-
-    @tf.function
-    def step(X, y):
-        with tf.GradientTape() as tape:
-            loss = model.loss(model(X, training=True), y)
-        # Tracing runs this line once: everything after it is backward pass.
-        forward_ops['count'] = len(
-            tf.compat.v1.get_default_graph().get_operations())
-        variables = model.trainable_variables
-        optim.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
-
-    graph = step.get_concrete_function(X, y).graph
-    kept = _tensors_kept_for_backward(graph, forward_ops['count'])
+    step, kept = _traced_training_step(model, X, y)
     for _ in range(warmup):
         step(X, y).numpy()
     device = 'GPU:0' if num_gpus() else 'CPU:0'

@@ -24,7 +24,8 @@ from d2l_local import shared
 __all__ = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
            'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
            'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-           'run_mode', 'measure_training_step', 'glue']
+           'run_mode', 'measure_kept_bytes', 'measure_training_step',
+           'glue']
 
 HyperParameters = shared.HyperParameters
 ProgressBoard = shared.ProgressBoard
@@ -394,6 +395,14 @@ def _saved_bytes_hooks(exclude):
             total[0] += storage.nbytes()
         return t
     return torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), total
+
+
+def measure_kept_bytes(model, batch):
+    """The bytes one training step of `model` on `batch` (X, y) keeps for its
+    backward pass: `measure_training_step(model, batch).kept_bytes`. PyTorch
+    counts them while a step runs, and an eager step costs no more than its
+    arithmetic, so this is one measured step after one warm-up step."""
+    return measure_training_step(model, batch, warmup=1, repeats=1).kept_bytes
 
 
 def measure_training_step(model, batch, label='', warmup=1, repeats=3):

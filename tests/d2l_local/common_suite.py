@@ -33,7 +33,8 @@ __all__ = ['test_public_names_in_the_agreed_order',
 PUBLIC_NAMES = ['HyperParameters', 'ProgressBoard', 'Module', 'Classifier',
                 'DataModule', 'FashionMNIST', 'Trainer', 'add_to_class',
                 'init_cnn', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'set_seed',
-                'run_mode', 'measure_training_step', 'glue']
+                'run_mode', 'measure_kept_bytes', 'measure_training_step',
+                'glue']
 
 
 @pytest.fixture

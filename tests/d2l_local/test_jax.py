@@ -636,6 +636,20 @@ def test_measure_training_step_sees_recomputation_on_this_device():
     assert kept.seconds > 0 and kept.peak_source and kept.kept_source
 
 
+def test_measure_kept_bytes_counts_the_same_without_compiling(monkeypatch):
+    X = jnp.ones((512, 256), jnp.float32)
+    batch = (X, jnp.arange(512) % 10)
+    measured = [d2l.measure_training_step(Chain(remat=remat), batch,
+                                          repeats=1).kept_bytes
+                for remat in (False, True)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('measure_kept_bytes compiled a step')
+    monkeypatch.setattr(jax.stages.Lowered, 'compile', refuse)
+    assert [d2l.measure_kept_bytes(Chain(remat=remat), batch)
+            for remat in (False, True)] == measured
+
+
 COMPILATION_CACHE_PROBE = (
     'import jax\n'
     'from d2l_local import jax as d2l\n'

@@ -521,4 +521,7 @@ def test_measure_training_step_sees_what_is_kept_and_restores_state():
     assert paused.kept_bytes <= 0.25 * kept.kept_bytes
     assert 0 < paused.peak_bytes < 0.8 * kept.peak_bytes
     assert kept.label == 'kept' and kept.seconds > 0
+    # One step's proxy: the same as the median's within its noise.
+    assert abs(d2l.measure_kept_bytes(model, batch) - kept.kept_bytes) <= \
+        0.2 * kept.kept_bytes
     assert 'VmHWM' in kept.peak_source

@@ -20,9 +20,11 @@ OWN = {
     ('', '_saved_bytes_hooks'): {'torch'},
     ('', '_release_pool'): {'mxnet'},
     ('', '_residual_bytes'): {'jax'},
+    ('', '_training_loss'): {'jax'},
     ('', '_settle_host_memory'): {'jax'},
     ('', '_NOT_KEPT_FOR_BACKWARD'): {'tensorflow'},
     ('', '_tensors_kept_for_backward'): {'tensorflow'},
+    ('', '_traced_training_step'): {'tensorflow'},
     ('', '_allocator_peak_counter'): {'tensorflow'},
     # Gluon's deferred initialisation and its initializer objects.
     ('', '_initialised'): {'mxnet'},

@@ -430,3 +430,7 @@ def test_measure_training_step_counts_what_is_kept_and_restores_state():
     assert a.label == 'stored' and a.seconds > 0 and a.peak_bytes >= 0
     for k, v in stored.state_dict().items():
         assert torch.equal(v, before[k]), k
+    assert d2l.measure_kept_bytes(stored, batch) == a.kept_bytes
+    assert d2l.measure_kept_bytes(recomputed, batch) == b.kept_bytes
+    for k, v in stored.state_dict().items():
+        assert torch.equal(v, before[k]), k

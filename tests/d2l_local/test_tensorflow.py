@@ -430,6 +430,21 @@ def test_measure_training_step_sees_recomputation_and_restores_weights():
     assert kept.label == 'kept' and kept.seconds > 0
 
 
+def test_measure_kept_bytes_counts_the_same_without_running_the_step(
+        monkeypatch):
+    X = tf.random.normal((512, 256), seed=0)
+    batch = (X, tf.range(512) % 10)
+    measured = [d2l.measure_training_step(Chain(remat=remat), batch,
+                                          repeats=1).kept_bytes
+                for remat in (False, True)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('measure_kept_bytes ran a tf.function')
+    monkeypatch.setattr(type(tf.function(lambda: 0)), '__call__', refuse)
+    assert [d2l.measure_kept_bytes(Chain(remat=remat), batch)
+            for remat in (False, True)] == measured
+
+
 class TinyData(d2l.DataModule):
     """A few rows in memory: a fit of it is a handful of step calls."""
 
