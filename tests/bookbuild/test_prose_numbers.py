@@ -101,7 +101,7 @@ ALLOWED = {
         # Training both variants in MXNet takes more than a cell of the
         # quick build may spend: bench/throughput.py's figure, named in the
         # sentence, with the run in bench/README.md.
-        ('at 1.63 times the CPU time per example of its naive',
+        ('at 1.16 times the CPU time per example of its naive',
          "bench/throughput.py's figure (bench/README.md)"),
     ],
 }
