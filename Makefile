@@ -107,11 +107,17 @@ $(VENV)/.debs-test: Makefile
 
 # One virtual environment per lock file: requirements/X.txt -> .venv/X. A .pth
 # file puts the repository on its path, so kernels and tests import d2l_local
-# and bookbuild from the working tree.
+# and bookbuild from the working tree. The Jupyter kernels registered in an
+# environment (the tooling's holds the four) outlive its rebuild: a target
+# that needs only the tooling would otherwise leave the build without them.
 $(VENV)/%/.installed: requirements/%.txt
 	@echo "building the $* environment from requirements/$*.txt"
+	@rm -rf $(VENV)/.kernels-$*; kernels=$(VENV)/$*/share/jupyter/kernels; \
+	  if [ -d $$kernels ]; then mv $$kernels $(VENV)/.kernels-$*; fi
 	@rm -rf $(VENV)/$*
 	@$(PYTHON) -m venv $(VENV)/$*
+	@if [ -d $(VENV)/.kernels-$* ]; then mkdir -p $(VENV)/$*/share/jupyter && \
+	  mv $(VENV)/.kernels-$* $(VENV)/$*/share/jupyter/kernels; fi
 	@$(VENV)/$*/bin/python $(PIP_INSTALL) -r requirements/$*.txt 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	@echo "$(CURDIR)" > $$($(VENV)/$*/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/d2l_book.pth
 	@touch $@

@@ -14,8 +14,12 @@ chapter's own `d2l.Trainer` on Fashion-MNIST (cut to `steps` batches of 128,
 resized per batch as the chapter does) for 1 + `repeats` epochs: the first
 epoch is the warm-up (compilation: the jitted step in JAX, the tf.function in
 TensorFlow, the hybridized graph in MXNet), each further epoch one repetition.
-An epoch's time is the Trainer's own (`trainer.history`), so it includes
-validation, here one batch of 128 (under 1/`steps` of the epoch's work).
+An epoch's time is the Trainer's own (`trainer.history`), which includes
+validation, here as many batches of the test set as the epoch trains. The
+bench times each validation pass and reports training and validation
+separately: the book's epoch lines count both (the quick build validates
+10,000 images per 12,000 trained), and the frameworks differ more in the
+one than in the other.
 
 The models: `densenet32`/`densenet96`: chapters/densenet.md's DenseNet at
 32x32 (the quick build's size) and 96x96 (the text's); `bc-naive`,
@@ -106,8 +110,11 @@ def build_model(framework, model_name):
     return ns['d2l'], make(), side
 
 
-def fashion_mnist_cut(d2l, side, train_batches, val_batches=1):
-    """The chapter's FashionMNIST at `side`, cut to whole batches."""
+def fashion_mnist_cut(d2l, side, train_batches, val_batches=None):
+    """The chapter's FashionMNIST at `side`, cut to whole batches (as many
+    validation batches as training ones unless told)."""
+    if val_batches is None:
+        val_batches = train_batches
     data = d2l.FashionMNIST(batch_size=BATCH, resize=(side, side))
     data.train = tuple(a[:train_batches * BATCH] for a in data.train)
     data.val = tuple(a[:val_batches * BATCH] for a in data.val)
@@ -116,20 +123,45 @@ def fashion_mnist_cut(d2l, side, train_batches, val_batches=1):
 
 def measure_training(framework, model_name, steps, repeats):
     """The chapter's Trainer on `steps` batches for 1 + `repeats` epochs:
-    seconds of the warm-up epoch and of each later one."""
+    seconds (wall clock and CPU) of the warm-up epoch and of each later one,
+    and of each epoch's validation (`steps` batches) within them."""
     import io
     d2l, model, side = build_model(framework, model_name)
     d2l.set_seed(0)
     data = fashion_mnist_cut(d2l, side, steps)
     trainer = d2l.Trainer(max_epochs=1 + repeats, num_gpus=0)
     with contextlib.redirect_stdout(io.StringIO()), \
-            cpu_seconds_per_epoch() as cpu_seconds:
+            cpu_seconds_per_epoch() as cpu_seconds, \
+            validation_seconds(type(trainer)) as (val_s, val_cpu_s):
         trainer.fit(model, data)
     seconds = [row['seconds'] for row in trainer.history]
     return {'framework': framework, 'model': model_name, 'side': side,
             'steps': steps, 'batch': BATCH, 'warmup_epoch_s': seconds[0],
             'epoch_s': seconds[1:], 'warmup_epoch_cpu_s': cpu_seconds[0],
-            'epoch_cpu_s': cpu_seconds[1:]}
+            'epoch_cpu_s': cpu_seconds[1:], 'val_images': len(data.val[0]),
+            'val_s': val_s, 'val_cpu_s': val_cpu_s}
+
+
+@contextlib.contextmanager
+def validation_seconds(trainer_class):
+    """The wall-clock and CPU seconds of each validation pass of a
+    framework's Trainer (`_validate`, which returns its metrics on the host:
+    the pass has finished when it returns)."""
+    validate = trainer_class._validate
+    wall, cpu = [], []
+
+    def timed_validate(self, *args, **kwargs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        metrics = validate(self, *args, **kwargs)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        return metrics
+
+    trainer_class._validate = timed_validate
+    try:
+        yield wall, cpu
+    finally:
+        trainer_class._validate = validate
 
 
 @contextlib.contextmanager
@@ -284,18 +316,28 @@ def spread(values):
 
 
 def summarise(result, flops, peak, machine_peak=None):
+    """The figures of a worker's result: training examples per second (the
+    epochs less their validation passes), validation examples per second,
+    warm-up (whole epochs), GFLOP/s against the peaks."""
+    sys.path.insert(0, str(ROOT))  # the driver's own bookbuild
+    from bookbuild.estimate import (training_seconds,
+                                    validation_examples_per_second)
     images = result['steps'] * result['batch']
-    eps = [images / s for s in result['epoch_s']]
+    eps = [images / s for s in training_seconds(result)]
     median_eps = statistics.median(eps)
     median_epoch = statistics.median(result['epoch_s'])
     gflops = median_eps * flops / 1e9 if flops else math.nan
-    per_cpu_s = [images / s for s in result['epoch_cpu_s']]
+    val_cpu = result.get('val_cpu_s') or [0.0] * (1 + len(result['epoch_s']))
+    per_cpu_s = [images / (s - v) for s, v in zip(result['epoch_cpu_s'],
+                                                  val_cpu[1:])]
     per_cpu = statistics.median(per_cpu_s)
     # Per CPU-second, the model's work against the matmul's: the share of
     # the cores' speed the step gets out of the time it holds them.
     gflops_cpu = per_cpu * flops / 1e9 if flops else math.nan
     peak_cpu = peak['peak_gflops_per_cpu_s']
     return {**result, 'examples_per_s': median_eps, 'spread': spread(eps),
+            'val_examples_per_s': (validation_examples_per_second(result)
+                                   or math.nan),
             'examples_per_cpu_s': per_cpu, 'cpu_spread': spread(per_cpu_s),
             'warmup_s': result['warmup_epoch_s'] - median_epoch,
             'warmup_cpu_s': (result['warmup_epoch_cpu_s'] -
@@ -313,7 +355,7 @@ def summarise(result, flops, peak, machine_peak=None):
 
 def table(rows):
     head = (f'{"model":<13}{"framework":<11}{"examples/s":>11}{"spread":>8}'
-            f'{"ex/CPU-s":>9}{"spread":>8}'
+            f'{"ex/CPU-s":>9}{"spread":>8}{"val ex/s":>9}'
             f'{"warm-up s":>10}{"GFLOP/s":>9}{"peak":>7}{"of peak":>8}'
             f'{"of peak/CPU-s":>14}{"of best peak":>13}{"vs best":>8}')
     lines = [head, '-' * len(head)]
@@ -324,7 +366,7 @@ def table(rows):
         lines.append(
             f'{r["model"]:<13}{r["framework"]:<11}{r["examples_per_s"]:>11,.0f}'
             f'{r["spread"]:>8.0%}{r["examples_per_cpu_s"]:>9,.0f}'
-            f'{r["cpu_spread"]:>8.0%}'
+            f'{r["cpu_spread"]:>8.0%}{r["val_examples_per_s"]:>9,.0f}'
             f'{r["warmup_s"]:>10.1f}{r["gflops"]:>9.1f}'
             f'{r["peak_gflops"]:>7.0f}{r["of_peak"]:>8.0%}'
             f'{r["of_peak_cpu"]:>14.0%}{r["of_machine_peak"]:>13.0%}'
@@ -381,9 +423,11 @@ def driver(args):
                   f'warm-up {r["warmup_s"]:.1f} s (load {load_average()})',
                   flush=True)
     print()
-    print(f'batch {BATCH}; examples/s: median of {args.repeats} epochs '
+    print(f'batch {BATCH}; examples/s: training examples per second, '
+          f'median of {args.repeats} epochs less their validation '
           f'(spread: (max - min) / median); ex/CPU-s: per second of the '
-          f'process\'s CPU time (all threads); warm-up: first epoch minus '
+          f'process\'s CPU time (all threads); val ex/s: validation '
+          f'examples per second (as many batches as training ones); warm-up: first epoch minus '
           f'a later one; peak: float32 2048x2048 matmul, GFLOP/s; best '
           f'peak: the best of the environments\' matmuls; '
           f'vs best: the fastest framework\'s examples/s over this one\'s')

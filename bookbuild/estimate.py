@@ -14,27 +14,48 @@ import pathlib
 import statistics
 import subprocess
 
-# A validation step runs the forward pass only: about a third of a training
-# step's work (the backward pass costs about twice the forward).
+# Where a probe did not time its validation: a validation step runs the
+# forward pass only, about a third of a training step's work (the backward
+# pass costs about twice the forward).
 VALIDATION_SPEEDUP = 3.0
 PROBE_STEPS = 2          # measured training steps per framework
 PROBE_TIMEOUT = 120      # seconds per framework before the probe gives up
 RESULT = 'THROUGHPUT-RESULT '  # bench/throughput.py's result line
 
 
+def training_seconds(figures):
+    """The training part of each measured epoch: the Trainer's epoch time
+    less its validation pass, where the probe timed that (`val_s`, one per
+    epoch, the warm-up's first)."""
+    validation = figures.get('val_s') or [0.0] * (1 + len(figures['epoch_s']))
+    return [epoch - val for epoch, val in zip(figures['epoch_s'],
+                                              validation[1:])]
+
+
 def examples_per_second(figures):
     """Training examples per second of the probe's measured epoch(s)."""
     images = figures['steps'] * figures['batch']
-    return images / statistics.median(figures['epoch_s'])
+    return images / statistics.median(training_seconds(figures))
+
+
+def validation_examples_per_second(figures):
+    """Validation examples per second of the measured epochs' validation
+    passes, or None where the probe did not time them."""
+    if not figures.get('val_s') or len(figures['val_s']) < 2:
+        return None
+    return figures['val_images'] / statistics.median(figures['val_s'][1:])
 
 
 def full_mode_seconds(figures):
     """Seconds of full mode's training and validation at the measured
-    speed: epochs x (training examples / speed + validation examples /
-    (VALIDATION_SPEEDUP x speed))."""
+    speeds: epochs x (training examples / training speed + validation
+    examples / validation speed), the latter VALIDATION_SPEEDUP times the
+    training speed where it was not measured."""
     speed = examples_per_second(figures)
+    val_speed = (validation_examples_per_second(figures)
+                 or VALIDATION_SPEEDUP * speed)
     per_epoch = (figures['train_examples'] / speed +
-                 figures['val_examples'] / (VALIDATION_SPEEDUP * speed))
+                 figures['val_examples'] / val_speed)
     return figures['epochs'] * per_epoch
 
 

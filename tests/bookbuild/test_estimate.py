@@ -23,6 +23,27 @@ def test_the_median_epoch_counts():
     assert estimate.examples_per_second(figures) == 64.0
 
 
+# The same probe with its validation passes timed: 256 validation images in
+# 1 s per measured epoch (the warm-up's pass, 9 s, compiled), so the epoch's
+# training took 4 s of its 5.
+TIMED = dict(FIGURES, epoch_s=[5.0], val_s=[9.0, 1.0], val_images=256)
+
+
+def test_a_timed_validation_leaves_the_epoch_and_gives_its_own_speed():
+    assert estimate.training_seconds(TIMED) == [4.0]
+    assert estimate.examples_per_second(TIMED) == 64.0
+    assert estimate.validation_examples_per_second(TIMED) == 256.0
+    # 10 x (60,000 / 64 + 10,000 / 256) s: the measured validation speed,
+    # not three times the training's
+    assert estimate.full_mode_seconds(TIMED) == pytest.approx(
+        10 * (60_000 / 64 + 10_000 / 256))
+
+
+def test_an_untimed_validation_is_assumed_three_times_faster():
+    assert estimate.validation_examples_per_second(FIGURES) is None
+    assert estimate.training_seconds(FIGURES) == [4.0]
+
+
 @pytest.mark.parametrize('seconds, text', [
     (45, '45 s'), (59.4, '59 s'), (61, '1 min'), (7 * 60 + 10, '7 min'),
     (3600, '1 h 00 min'), (2 * 3600 + 5 * 60 + 20, '2 h 05 min')])

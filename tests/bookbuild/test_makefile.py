@@ -108,3 +108,40 @@ def test_make_test_runs_every_test_file():
                    or f'{name}.py' in plan for name in names):
             unnamed.append(relative)
     assert unnamed == []
+
+
+# A stand-in for Python 3.11: `-m venv DIR` makes DIR/bin/python (itself),
+# `-m pip ...` installs nothing, `-c ...` (the site-packages path) prints
+# a folder beside it.
+FAKE_PYTHON = '''#!/bin/sh
+if [ "$1" = -m ] && [ "$2" = venv ]; then
+  mkdir -p "$3/bin" "$3/site" && cp "$0" "$3/bin/python" && touch "$3/fresh"
+elif [ "$1" = -c ]; then
+  echo "$(dirname "$(dirname "$0")")/site"
+fi
+'''
+
+
+def test_rebuilding_the_tooling_keeps_the_kernels_registered_in_it(tmp_path):
+    """A newer tooling lock rebuilds the environment from nothing, but the
+    kernels registered in it (the build's and `make lab`'s) stay: a target
+    that needs only the tooling (translations, notebooks, pdf) would
+    otherwise leave `python -m bookbuild execute` without kernels."""
+    python = tmp_path / 'python3.11'
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    venv = tmp_path / 'venv'
+    kernel = venv / 'tooling' / 'share' / 'jupyter' / 'kernels' / 'd2l-jax'
+    kernel.mkdir(parents=True)
+    (kernel / 'kernel.json').write_text('{"argv": ["jax"]}')
+    (venv / 'tooling' / 'stale').write_text('from the old lock')
+    result = subprocess.run(
+        ['make', '--no-print-directory', f'VENV={venv}',
+         f'PYTHON={python}', f'{venv}/tooling/.installed'],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (venv / 'tooling' / 'fresh').exists()
+    assert not (venv / 'tooling' / 'stale').exists()
+    assert (kernel / 'kernel.json').read_text() == '{"argv": ["jax"]}'
+    assert (venv / 'tooling' / '.installed').exists()
+    assert not (venv / '.kernels-tooling').exists()
