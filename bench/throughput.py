@@ -18,8 +18,8 @@ An epoch's time is the Trainer's own (`trainer.history`), which includes
 validation, here as many batches of the test set as the epoch trains. The
 bench times each validation pass and reports training and validation
 separately: the book's epoch lines count both (the quick build validates
-10,000 images per 12,000 trained), and the frameworks differ more in the
-one than in the other.
+10,000 images per 12,000 trained), and the frameworks differ more in
+training than in validating.
 
 The models: `densenet32`/`densenet96`: chapters/densenet.md's DenseNet at
 32x32 (the quick build's size) and 96x96 (the text's); `bc-naive`,
@@ -331,7 +331,8 @@ def summarise(result, flops, peak, machine_peak=None):
     median_eps = statistics.median(eps)
     median_epoch = statistics.median(result['epoch_s'])
     gflops = median_eps * flops / 1e9 if flops else math.nan
-    val_cpu = result.get('val_cpu_s') or [0.0] * (1 + len(result['epoch_s']))
+    val_cpu = (result.get('val_cpu_s')
+               or [0.0] * (1 + len(result['epoch_s'])))
     per_cpu_s = [images / (s - v) for s, v in zip(result['epoch_cpu_s'],
                                                   val_cpu[1:])]
     per_cpu = statistics.median(per_cpu_s)
@@ -431,9 +432,10 @@ def driver(args):
           f'median of {args.repeats} epochs less their validation '
           f'(spread: (max - min) / median); ex/CPU-s: per second of the '
           f'process\'s CPU time (all threads); val ex/s: validation '
-          f'examples per second (as many batches as training ones); warm-up: first epoch minus '
-          f'a later one; peak: float32 2048x2048 matmul, GFLOP/s; best '
-          f'peak: the best of the environments\' matmuls; '
+          f'examples per second (as many batches as training ones); '
+          f'warm-up: first epoch minus a later one; peak: float32 '
+          f'2048x2048 matmul, GFLOP/s; best peak: the best of the '
+          f'environments\' matmuls; '
           f'vs best: the fastest framework\'s examples/s over this one\'s')
     print(table(rows))
     print(f'load average after: {load_average()}')
