@@ -53,7 +53,7 @@ def trainer_and_batches(side, steps):
     import throughput
     d2l, model, _ = throughput.build_model('jax', f'densenet{side}')
     d2l.set_seed(0)
-    data = throughput.fashion_mnist_cut(d2l, side, steps)
+    data = throughput.fashion_mnist_cut(d2l, side, steps, val_batches=1)
     trainer = d2l.Trainer(max_epochs=1, num_gpus=0)
     with contextlib.redirect_stdout(io.StringIO()):
         trainer.fit(model, data)  # compiles the step, one epoch

@@ -327,14 +327,13 @@ def summarise(result, flops, peak, machine_peak=None):
     from bookbuild.estimate import (training_seconds,
                                     validation_examples_per_second)
     images = result['steps'] * result['batch']
-    eps = [images / s for s in training_seconds(result)]
+    eps = [images / s for s in training_seconds(result['epoch_s'],
+                                                 result.get('val_s'))]
     median_eps = statistics.median(eps)
     median_epoch = statistics.median(result['epoch_s'])
     gflops = median_eps * flops / 1e9 if flops else math.nan
-    val_cpu = (result.get('val_cpu_s')
-               or [0.0] * (1 + len(result['epoch_s'])))
-    per_cpu_s = [images / (s - v) for s, v in zip(result['epoch_cpu_s'],
-                                                  val_cpu[1:])]
+    per_cpu_s = [images / s for s in training_seconds(
+        result['epoch_cpu_s'], result.get('val_cpu_s'))]
     per_cpu = statistics.median(per_cpu_s)
     # Per CPU-second, the model's work against the matmul's: the share of
     # the cores' speed the step gets out of the time it holds them.

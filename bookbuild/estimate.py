@@ -23,19 +23,20 @@ PROBE_TIMEOUT = 120      # seconds per framework before the probe gives up
 RESULT = 'THROUGHPUT-RESULT '  # bench/throughput.py's result line
 
 
-def training_seconds(figures):
-    """The training part of each measured epoch: the Trainer's epoch time
-    less its validation pass, where the probe timed that (`val_s`, one per
-    epoch, the warm-up's first)."""
-    validation = figures.get('val_s') or [0.0] * (1 + len(figures['epoch_s']))
-    return [epoch - val for epoch, val in zip(figures['epoch_s'],
-                                              validation[1:])]
+def training_seconds(epochs, validations=None):
+    """The training part of each measured epoch (`epochs`, wall-clock or CPU
+    seconds): the epoch less its validation pass, where the probe timed
+    those (`validations`: one per epoch, the warm-up's first)."""
+    if not validations:
+        return list(epochs)
+    return [epoch - val for epoch, val in zip(epochs, validations[1:])]
 
 
 def examples_per_second(figures):
     """Training examples per second of the probe's measured epoch(s)."""
     images = figures['steps'] * figures['batch']
-    return images / statistics.median(training_seconds(figures))
+    return images / statistics.median(
+        training_seconds(figures['epoch_s'], figures.get('val_s')))
 
 
 def validation_examples_per_second(figures):
