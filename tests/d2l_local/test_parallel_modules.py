@@ -49,6 +49,8 @@ OWN = {
     ('', '_compiled_step'): {'tensorflow'},
     ('', '_element_spec'): {'tensorflow'},
     ('', '_CanonicalGlorotUniform'): {'tensorflow'},
+    # Keras 3 builds a custom layer without a build method by tracing it.
+    ('', '_skip_building_by_tracing'): {'tensorflow'},
     ('', '_draw_canonical_weights'): {'tensorflow'},
     # Flax modules are dataclasses: fields instead of __init__, and what
     # the host changes while training lives outside the frozen fields.

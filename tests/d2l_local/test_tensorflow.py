@@ -136,6 +136,57 @@ def test_layer_summary_and_count_parameters(capsys):
     assert Small().count_parameters((1, 28, 28, 1)) == 156 + 12 + 47050
 
 
+def test_custom_layers_are_traced_once_when_the_net_builds():
+    # Custom layers without a build method, one inside the other, as the
+    # memory chapter's DenseBlock holds its DenseLayers: Keras 3 alone traces
+    # the inner layer's call three times to build the net, once per level of
+    # building by tracing, then once for the net's own symbolic pass.
+    calls = {'inner': 0, 'outer': 0}
+
+    class Inner(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.conv = L.Conv2D(4, 3, padding='same')
+            self.norm = bn()
+
+        def call(self, X, training=None):
+            calls['inner'] += 1
+            return self.conv(tf.nn.relu(self.norm(X, training=training)))
+
+    class Outer(L.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = [Inner(), Inner()]
+
+        def call(self, X, training=None):
+            calls['outer'] += 1
+            for layer in self.inner:
+                X = tf.concat([X, layer(X, training=training)], axis=-1)
+            return X
+
+    class Net(d2l.Classifier):
+        def __init__(self):
+            super().__init__()
+            self.net = tf.keras.Sequential([Outer(), L.Flatten(),
+                                            L.Dense(3)])
+            self.apply_init(init=d2l.init_cnn)
+
+    model = Net()
+    # norms 2*2 + 2*6, convs (3*3*2*4 + 4) + (3*3*6*4 + 4), dense 8*10*10*3 + 3
+    assert model.count_parameters((1, 8, 10, 2)) == 4 + 12 + 76 + 220 + 2403
+    assert calls == {'inner': 2, 'outer': 1}
+    # Built from the shapes of that one pass, the weights are the canonical
+    # draws in the order of the forward pass, and the net runs eagerly.
+    first_conv = model.net.layers[0].inner[0].conv
+    assert first_conv.kernel_initializer.first_call < \
+        model.net.layers[0].inner[1].conv.kernel_initializer.first_call
+    shared.restart_weight_draws()
+    expected = shared.to_channels_last(
+        shared.canonical_weights(shared.from_channels_last((3, 3, 2, 4))))
+    np.testing.assert_array_equal(first_conv.kernel.numpy(), expected)
+    assert model(tf.ones((5, 8, 10, 2)), training=True).shape == (5, 3)
+
+
 def test_loss_and_accuracy():
     model = SmallCNN()
     Y_hat = tf.constant([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [1.0, 2.0, 0.0]])
