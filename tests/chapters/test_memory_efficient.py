@@ -105,14 +105,14 @@ def test_efficient_keeps_clearly_less_for_backward(chapter):
     d2l = chapter['d2l']
     batch = framework.batch((8, 3, 32, 32), 10)
     deep_block = dict(block_config=(12,), growth_rate=16, num_classes=10)
-    naive = d2l.measure_training_step(
-        chapter['DenseNetBC'](**deep_block), batch, label='naive',
-        repeats=1)
-    efficient = d2l.measure_training_step(
-        chapter['DenseNetBC'](**deep_block, memory_efficient=True), batch,
-        label='memory-efficient', repeats=1)
-    assert naive.kept_bytes > 0
-    assert efficient.kept_bytes <= 0.6 * naive.kept_bytes, (naive, efficient)
+    # The kept bytes alone (d2l_local's suites check that they are
+    # measure_training_step's): JAX and TensorFlow count them in the traced
+    # step, without compiling it.
+    naive = d2l.measure_kept_bytes(chapter['DenseNetBC'](**deep_block), batch)
+    efficient = d2l.measure_kept_bytes(
+        chapter['DenseNetBC'](**deep_block, memory_efficient=True), batch)
+    assert naive > 0
+    assert efficient <= 0.6 * naive, (naive, efficient)
 
 
 # How close the chapter's memory model must come to what the framework
