@@ -1,5 +1,6 @@
 """The Makefile's choices, read from `make -n` (which runs nothing): which
 environments and kernels an accelerator selects, and the refusals."""
+import re
 import shutil
 import subprocess
 
@@ -145,3 +146,19 @@ def test_rebuilding_the_tooling_keeps_the_kernels_registered_in_it(tmp_path):
     assert (kernel / 'kernel.json').read_text() == '{"argv": ["jax"]}'
     assert (venv / 'tooling' / '.installed').exists()
     assert not (venv / '.kernels-tooling').exists()
+
+
+def test_the_environments_build_side_by_side_and_apt_get_one_at_a_time():
+    plan = make('-B', 'env', 'ACCEL=cpu')
+    assert plan.returncode == 0, plan.stderr
+    submake = plan.stdout.splitlines()[0]
+    assert '-Otarget env-parts' in submake and re.search(r' -j([2-9]|\d\d)',
+                                                         submake), submake
+    # Both Debian targets run apt-get, which holds dpkg's lock: the test
+    # packages wait for the book's, even under -j.
+    for debs in ('.debs-test', '.debs-pdf'):
+        alone = make('-B', f'.venv/{debs}')
+        assert alone.returncode == 0, alone.stderr
+        book, rest = alone.stdout.split('touch .venv/.debs-book')
+        assert 'libjs-katex' in book and 'apt-get install' in book
+        assert 'apt-get install' in rest and 'libjs-katex' not in rest
