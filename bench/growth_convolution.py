@@ -95,16 +95,26 @@ def measure(framework, repeats):
             median_ms(forward_backward, repeats)))), flush=True)
 
 
+def forward_once():
+    """Each shape's forward pass in MXNet, once: what oneDNN's log names."""
+    for out_channels, side in SHAPES:
+        mxnet_steps(out_channels, side)[0]()
+
+
+def run_in_environment(framework, *args, env=None):
+    """What this script prints when `framework`'s environment runs it."""
+    python = ROOT / '.venv' / framework / 'bin' / 'python'
+    return subprocess.run(
+        [str(python), __file__, '--framework', framework, *args],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env).stdout
+
+
 def onednn_forward_kernels():
     """(out channels, side) -> the oneDNN implementation of MXNet's forward
-    convolution, from a run with oneDNN's log switched on."""
-    code = ('import sys; sys.path.insert(0, %r); import growth_convolution '
-            'as g\nfor c, s in g.SHAPES: g.mxnet_steps(c, s)[0]()'
-            % str(ROOT / 'bench'))
-    log = subprocess.run(
-        [str(ROOT / '.venv' / 'mxnet' / 'bin' / 'python'), '-c', code],
-        capture_output=True, text=True, check=True, cwd=ROOT,
-        env={**os.environ, 'DNNL_VERBOSE': '1', 'MKLDNN_VERBOSE': '1'}).stdout
+    convolution, from a run with oneDNN's log switched on (apart from the
+    timed run: the log slows every operation down)."""
+    log = run_in_environment('mxnet', '--forward-once', env={
+        **os.environ, 'DNNL_VERBOSE': '1', 'MKLDNN_VERBOSE': '1'})
     kernels = {}
     for line in log.splitlines():
         fields = line.split(',')
@@ -118,11 +128,7 @@ def onednn_forward_kernels():
 def run_all(repeats):
     rows = {}
     for framework in ('pytorch', 'mxnet'):
-        python = ROOT / '.venv' / framework / 'bin' / 'python'
-        out = subprocess.run(
-            [str(python), __file__, '--framework', framework,
-             '--repeats', str(repeats)], capture_output=True, text=True,
-            check=True, cwd=ROOT).stdout
+        out = run_in_environment(framework, '--repeats', str(repeats))
         for line in out.splitlines():
             if line.startswith(RESULT):
                 c, s, fwd, both = line[len(RESULT):].split()
@@ -150,8 +156,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--framework', choices=('pytorch', 'mxnet'))
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--forward-once', action='store_true',
+                        help=argparse.SUPPRESS)  # MXNet's kernel probe
     args = parser.parse_args()
-    if args.framework:
+    if args.forward_once:
+        forward_once()
+    elif args.framework:
         measure(args.framework, args.repeats)
     else:
         run_all(args.repeats)
