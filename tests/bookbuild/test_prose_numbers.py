@@ -106,7 +106,7 @@ ALLOWED = {
         ('at 1.16 times the CPU time per example of its naive',
          "bench/throughput.py's figure (bench/README.md)"),
         # A library's kernel choice, measured outside the chapter's code.
-        ('to 2.1 times PyTorch\'s time for the growth convolutions',
+        ('at 1.6 to 3.9 times PyTorch\'s time for the growth convolutions',
          "bench/growth_convolution.py's figures (bench/README.md)"),
         ('at 215 examples per second, and TensorFlow at 440',
          "bench/throughput.py's figures (bench/README.md)"),
