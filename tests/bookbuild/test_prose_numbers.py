@@ -83,6 +83,13 @@ ALLOWED = {
          "bench/throughput.py's figure (bench/README.md)"),
         ('1,435 to 1,735 in the other three',
          "bench/throughput.py's figures (bench/README.md)"),
+        ("PyTorch's 1,441 in its default layout",
+         "bench/throughput.py's figure (bench/README.md)"),
+        # Two layouts of one framework, timed in turns by their own bench.
+        ('1.31 to 1.54 times faster at',
+         "bench/pytorch_layout.py's figures (bench/README.md)"),
+        ('1.22 to 1.41 times at',
+         "bench/pytorch_layout.py's figures (bench/README.md)"),
         ('JAX validated 5,403 examples per second, against 4,182 to 6,603',
          "bench/throughput.py's figures (bench/README.md)"),
         ('711 examples per second at',

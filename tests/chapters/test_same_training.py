@@ -51,11 +51,17 @@ HERE = pathlib.Path(__file__).resolve().parent
 # 2.2e-2. So the losses are held tightly while chaos has
 # not had time to grow (the first EARLY_STEPS) and loosely after; the weights
 # test below still catches momentum (0.34 against a bound of 4e-2).
+# The reference moves as much when PyTorch changes nothing but its layout:
+# recorded in NCHW and in channels-last (what d2l_local's Trainer computes in
+# on the CPU), its step losses differ by up to 1.0e-2 relative and its running
+# variances by up to 4.9%; JAX came within 5.5% of the channels-last one. The
+# variances are held to 10%: a BatchNorm momentum of 0.99 leaves them near 1
+# after 11 steps, where these are 0.3-0.9.
 FIRST_STEP_RTOL = 1e-4
 EARLY_STEPS, EARLY_STEPS_RTOL = 4, 1e-3
 LAST_STEP_RTOL = 3e-2
 WEIGHTS_AFTER = dict(rtol=0, atol=4e-2)
-VARIANCES_AFTER = dict(rtol=5e-2, atol=1e-3)
+VARIANCES_AFTER = dict(rtol=1e-1, atol=1e-3)
 
 
 @pytest.fixture(scope='module')

@@ -26,6 +26,11 @@ OWN = {
     ('', '_tensors_kept_for_backward'): {'tensorflow'},
     ('', '_traced_training_step'): {'tensorflow'},
     ('', '_allocator_peak_counter'): {'tensorflow'},
+    # PyTorch lets a tensor choose its layout: on the CPU the Trainer picks
+    # channels-last (TensorFlow and Flax are channels-last already, MXNet's
+    # oneDNN reorders internally).
+    ('', '_memory_format'): {'torch'},
+    ('', '_to_device'): {'torch'},
     # Gluon's deferred initialisation and its initializer objects.
     ('', '_initialised'): {'mxnet'},
     ('', '_CNNInit'): {'mxnet'},

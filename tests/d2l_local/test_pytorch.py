@@ -387,6 +387,45 @@ def test_trainer_materialises_lazy_layers_itself(smoke):
     assert len(trainer.history) == 1
 
 
+def test_trainer_computes_channels_last_on_the_cpu(smoke):
+    """The Trainer and measure_training_step keep images and convolution
+    weights channels-last on the CPU (d2l._memory_format says why); the
+    model computes what it computes in PyTorch's default layout."""
+    torch.manual_seed(0)
+    model = LeNetBN()
+    X = torch.rand(8, 1, 28, 28)
+    model.apply_init([X], d2l.init_cnn)
+    model.eval()
+    expected = model(X)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, d2l.FashionMNIST(batch_size=128))
+    assert trainer.device == d2l.cpu()
+    kernels = [p for p in model.parameters() if p.dim() == 4]
+    assert len(kernels) == 2 and all(
+        p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    # (One channel is both layouts at once: three tell them apart.)
+    rgb, labels = trainer.prepare_batch([torch.rand(8, 3, 28, 28),
+                                         torch.zeros(8).long()])
+    assert rgb.is_contiguous(memory_format=torch.channels_last)
+    assert not rgb.is_contiguous() and labels.shape == (8,)
+    images, _ = trainer.prepare_batch([X, labels])
+    # The same weights in the default layout: the same outputs.
+    plain = LeNetBN()
+    plain.apply_init([X])
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
+    assert all(p.is_contiguous() for p in plain.parameters())
+    torch.testing.assert_close(model(images), plain(X), rtol=1e-5,
+                               atol=1e-5)
+    assert not torch.allclose(model(images), expected)  # it trained
+
+    fresh = LeNetBN()
+    fresh.apply_init([X])
+    d2l.measure_training_step(fresh, (X, torch.zeros(8).long()), repeats=1)
+    assert all(p.is_contiguous(memory_format=torch.channels_last)
+               for p in fresh.parameters() if p.dim() == 4)
+
+
 # ---------------------------------------------------------------- memory
 
 class _Chain(d2l.Classifier):
