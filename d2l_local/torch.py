@@ -370,15 +370,14 @@ def _memory_format(device):
     """The layout the Trainer and `measure_training_step` keep images and
     convolution weights in on `device`.
 
-    On the CPU, channels-last (NHWC, the layout TensorFlow and XLA use):
-    oneDNN's convolutions and PyTorch's BatchNorm and ReLU kernels train the
-    chapters' networks faster on it than on PyTorch's default NCHW
-    (`bench/pytorch_layout.py`, three runs: the DenseNet's training step
-    1.31-1.54x faster at 32x32 and 1.22-1.41x at 96x96, the memory chapter's
-    DenseNet-BC-16 1.36-1.55x). Only the
-    strides change: shapes, indexing and a chapter's code stay the same, and
-    the values agree up to float rounding. On a GPU, where this was not
-    measured, PyTorch's default."""
+    On the CPU, channels-last (NHWC, the layout TensorFlow and XLA use),
+    which oneDNN's convolutions run faster than PyTorch's default NCHW: the
+    first chapter's DenseNet trains 1.31-1.54x faster at 32x32 and
+    1.22-1.41x at 96x96, the memory chapter's DenseNet-BC-16 1.36-1.55x
+    (three runs of `bench/pytorch_layout.py`). Only the strides change:
+    shapes, indexing and a chapter's code stay the same, and the values agree
+    up to float rounding. On a GPU, where this was not measured, PyTorch's
+    default."""
     return (torch.channels_last if device.type == 'cpu'
             else torch.preserve_format)
 
