@@ -370,8 +370,9 @@ def _memory_format(device):
     """The layout the Trainer and `measure_training_step` keep images and
     convolution weights in on `device`.
 
-    On the CPU, channels-last (NHWC, the layout TensorFlow and XLA use),
-    which oneDNN's convolutions run faster than PyTorch's default NCHW: the
+    On the CPU, channels-last (NHWC, the layout TensorFlow and XLA use), on
+    which oneDNN's convolutions and PyTorch's BatchNorm run faster than on
+    its default NCHW (`bench/README.md` has a profile of both): the
     first chapter's DenseNet trains 1.31-1.54x faster at 32x32 and
     1.22-1.41x at 96x96, the memory chapter's DenseNet-BC-16 1.36-1.55x
     (three runs of `bench/pytorch_layout.py`). Only the strides change:
