@@ -5,6 +5,7 @@
         [--frameworks pytorch,mxnet,jax,tensorflow]
     .venv/<framework>/bin/python bench/throughput.py --framework <framework> ...
     .venv/tooling/bin/python bench/throughput.py --estimate   # full mode's time
+    .venv/tooling/bin/python bench/throughput.py --without-cpu-choices
 
 Run by any Python, it runs itself once per framework and model, in that
 framework's environment (`.venv/<framework>/bin/python ... --framework <fw>`),
@@ -36,6 +37,10 @@ its GFLOP/s is the useful work per second, comparable with the naive one.
 The peak is a large float32 matrix product in the same environment (the
 precision all four tabs train in).
 
+`--without-cpu-choices` adds, after each framework's row, a row of the same
+model trained with d2l_local's CPU choice for that framework undone
+(`CPU_CHOICES`): what each choice gains, measured in the same run.
+
 `--estimate` measures a few training steps of the DenseNet at full mode's
 image size in each framework and prints the time full mode would take (the
 build runs it before `make html MODE=full` on a CPU).
@@ -62,9 +67,33 @@ RESULT = 'THROUGHPUT-RESULT '  # the line a worker prints its figures on
 LIBRARY = pathlib.Path(os.environ.get('THROUGHPUT_LIBRARY', ROOT)).resolve()
 
 
+# What d2l_local chooses on a CPU for speed, per framework, named by what
+# the bench's row says when the choice is undone. TensorFlow's defaults
+# are kept as they are.
+CPU_CHOICES = {
+    'pytorch': 'NCHW',                   # channels-last images and weights
+    'mxnet': 'half the cores',           # OMP_NUM_THREADS set to the cores
+    'jax': 'YNNPACK convolutions',       # convolutions left to XLA
+}
+
+
 # --------------------------------------------------------------------------
 # The worker: one framework, one model, in this framework's environment
 # --------------------------------------------------------------------------
+
+def undo_cpu_choice(framework):
+    """Train as if d2l_local had not made its CPU choice for `framework`
+    (before the chapter's cells import it; MXNet's is made by the driver,
+    in the worker's environment, since MXNet reads it when it loads)."""
+    if framework == 'pytorch':
+        import torch
+        from d2l_local import torch as d2l
+        d2l._memory_format = lambda device: torch.contiguous_format
+    elif framework == 'jax':
+        from d2l_local import jax as d2l
+        d2l._CPU_COMPILER_OPTIONS.pop('xla_cpu_experimental_ynn_fusion_type')
+
+
 
 def chapter_train_settings(chapter='densenet'):
     """(epochs, image side, batch size) of the chapter's first training cell:
@@ -262,6 +291,8 @@ def flops_per_image(model_name):
 
 def worker(args):
     os.environ['D2L_FRAMEWORK'] = args.framework
+    if args.undo_cpu_choice:
+        undo_cpu_choice(args.framework)
     if args.estimate:
         # The DenseNet at full mode's image size, a few steps.
         epochs, side, batch = chapter_train_settings()
@@ -298,12 +329,18 @@ def workload(epochs):
 # The driver: every framework and model, one subprocess each
 # --------------------------------------------------------------------------
 
-def run_worker(framework, extra, timeout=1800):
+def run_worker(framework, extra, timeout=1800, undo_cpu_choice=False):
     python = ROOT / '.venv' / framework / 'bin' / 'python'
     cmd = [str(python), str(pathlib.Path(__file__).resolve()),
            '--framework', framework, *extra]
     env = dict(os.environ, D2L_FRAMEWORK=framework,
                THROUGHPUT_LIBRARY=str(LIBRARY), PYTHONPATH=str(LIBRARY))
+    if undo_cpu_choice:
+        cmd.append('--undo-cpu-choice')
+        if framework == 'mxnet':
+            # What MXNet 1.9 takes without the variable: half the
+            # processors (d2l_local/omp_threads.py says why).
+            env['OMP_NUM_THREADS'] = str(max(1, os.cpu_count() // 2))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                           timeout=timeout)
     for line in proc.stdout.splitlines():
@@ -358,17 +395,21 @@ def summarise(result, flops, peak, machine_peak=None):
 
 
 def table(rows):
-    head = (f'{"model":<13}{"framework":<11}{"examples/s":>11}{"spread":>8}'
+    width = max(11, *(len(r['framework']) + 2 for r in rows))
+    head = (f'{"model":<13}{"framework":<{width}}{"examples/s":>11}{"spread":>8}'
             f'{"ex/CPU-s":>9}{"spread":>8}{"val ex/s":>9}'
             f'{"warm-up s":>10}{"GFLOP/s":>9}{"peak":>7}{"of peak":>8}'
             f'{"of peak/CPU-s":>14}{"of best peak":>13}{"vs best":>8}')
     lines = [head, '-' * len(head)]
     best = {}
-    for r in rows:
-        best[r['model']] = max(best.get(r['model'], 0), r['examples_per_s'])
+    for r in rows:  # the fastest tab as d2l_local trains it
+        if r['framework'] in FRAMEWORKS:
+            best[r['model']] = max(best.get(r['model'], 0),
+                                   r['examples_per_s'])
     for r in rows:
         lines.append(
-            f'{r["model"]:<13}{r["framework"]:<11}{r["examples_per_s"]:>11,.0f}'
+            f'{r["model"]:<13}{r["framework"]:<{width}}'
+            f'{r["examples_per_s"]:>11,.0f}'
             f'{r["spread"]:>8.0%}{r["examples_per_cpu_s"]:>9,.0f}'
             f'{r["cpu_spread"]:>8.0%}{r["val_examples_per_s"]:>9,.0f}'
             f'{r["warmup_s"]:>10.1f}{r["gflops"]:>9.1f}'
@@ -415,17 +456,26 @@ def driver(args):
     for model in args.models:
         steps = args.steps if not model.endswith('96') else max(
             2, args.steps // 4)
-        for fw in args.frameworks:
+        runs = [(fw, False) for fw in args.frameworks]
+        if args.without_cpu_choices:
+            runs = [run for fw in args.frameworks for run in
+                    [(fw, False)] + [(fw, True)] * (fw in CPU_CHOICES)]
+        for fw, undone in runs:
             result = run_worker(fw, ['--models', model, '--steps', str(steps),
-                                     '--repeats', str(args.repeats)])
+                                     '--repeats', str(args.repeats)],
+                                undo_cpu_choice=undone)
+            if undone:
+                result['framework'] = f'{fw} ({CPU_CHOICES[fw]})'
             rows.append(summarise(result, flops[model], peaks[fw],
                                   machine_peak))
             r = rows[-1]
             if args.json:  # after every row: a long run may be cut short
                 pathlib.Path(args.json).write_text(json.dumps(rows, indent=1))
-            print(f'  {model} {fw}: {r["examples_per_s"]:,.0f} examples/s, '
-                  f'warm-up {r["warmup_s"]:.1f} s (load {load_average()})',
-                  flush=True)
+            gain = (f', {rows[-2]["examples_per_s"] / r["examples_per_s"]:.2f}x'
+                    ' with the choice' if undone else '')
+            print(f'  {model} {r["framework"]}: {r["examples_per_s"]:,.0f} '
+                  f'examples/s, warm-up {r["warmup_s"]:.1f} s{gain} '
+                  f'(load {load_average()})', flush=True)
     print()
     print(f'batch {BATCH}; examples/s: training examples per second, '
           f'median of {args.repeats} epochs less their validation '
@@ -459,6 +509,11 @@ def parse_args(argv=None):
                    help="full mode's time per framework, from a few steps")
     p.add_argument('--flops', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--peak', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--without-cpu-choices', action='store_true',
+                   help="also train each model with d2l_local's CPU choice "
+                   'for each framework undone (CPU_CHOICES)')
+    p.add_argument('--undo-cpu-choice', action='store_true',
+                   help=argparse.SUPPRESS)
     p.add_argument('--json', help='also write the rows to this file')
     p.add_argument('--library', help='the checkout whose chapters and '
                    'd2l_local to measure (default: this one)')

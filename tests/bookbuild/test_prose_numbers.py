@@ -79,27 +79,26 @@ ALLOWED = {
         # Figures that compare the four frameworks, which no cell can measure
         # (each kernel runs one): bench/throughput.py's, named in the
         # sentence, with the run in bench/README.md.
-        ('at 943 training examples per second in JAX',
+        ('at 789 training examples per second in JAX',
          "bench/throughput.py's figure (bench/README.md)"),
-        ('1,435 to 1,735 in the other three',
+        ('1,099 to 1,516 in the other three',
          "bench/throughput.py's figures (bench/README.md)"),
-        ("PyTorch's 1,441 in its default layout",
-         "bench/throughput.py's figure (bench/README.md)"),
-        # Two layouts of one framework, timed in turns by their own bench.
-        ('1.31 to 1.54 times faster at',
-         "bench/pytorch_layout.py's figures (bench/README.md)"),
-        ('1.22 to 1.41 times at',
-         "bench/pytorch_layout.py's figures (bench/README.md)"),
-        ('JAX validated 5,403 examples per second, against 4,182 to 6,603',
+        ('JAX validated 3,415 examples per second, against 4,799 to 5,020',
          "bench/throughput.py's figures (bench/README.md)"),
-        ('711 examples per second at',
-         "bench/throughput.py's figure before d2l_local's compiler options "
+        # Each tab without d2l_local's CPU choice, in the same run
+        # (--without-cpu-choices).
+        ('677 examples per second at',
+         "bench/throughput.py's figure without d2l_local's compiler options "
          '(bench/README.md)'),
-        ('56 examples per second against 94',
+        ('59 examples per second',
          "bench/throughput.py's figures (bench/README.md)"),
-        ('one core and 728 examples per second against 1,050 on both',
+        ('one core (741 examples per second against 1,257 on both)',
          "bench/throughput.py's figures (bench/README.md)"),
-        ('compiles the training step, 18 s of CPU time there',
+        ('1,516 examples per second against 1,276 in NCHW',
+         "bench/throughput.py's figures (bench/README.md)"),
+        ('144 examples per second against 113',
+         "bench/throughput.py's figures (bench/README.md)"),
+        ('18 s of CPU time in an earlier run of the bench',
          "bench/throughput.py's figure (bench/README.md)"),
         ("tabs' ten epochs took 2.5 and 1.7 hours",
          'the headline runs of full mode on the CPU (bench/README.md)'),
