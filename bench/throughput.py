@@ -85,9 +85,12 @@ def undo_cpu_choice(framework):
     """Train as if d2l_local had not made its CPU choice for `framework`
     (before the chapter's cells import it; MXNet's is made by the driver,
     in the worker's environment, since MXNet reads it when it loads)."""
+    # A choice renamed in d2l_local must fail here, not silently measure
+    # the choice twice.
     if framework == 'pytorch':
         import torch
         from d2l_local import torch as d2l
+        assert callable(d2l._memory_format), 'd2l_local.torch changed'
         d2l._memory_format = lambda device: torch.contiguous_format
     elif framework == 'jax':
         from d2l_local import jax as d2l
