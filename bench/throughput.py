@@ -82,9 +82,8 @@ CPU_CHOICES = {
 # --------------------------------------------------------------------------
 
 def undo_cpu_choice(framework):
-    """Train as if d2l_local had not made its CPU choice for `framework`
-    (before the chapter's cells import it; MXNet's is made by the driver,
-    in the worker's environment, since MXNet reads it when it loads)."""
+    """Train as if d2l_local had not made its CPU choice for `framework`;
+    called before the chapter's cells import the framework."""
     # A choice renamed in d2l_local must fail here, not silently measure
     # the choice twice.
     if framework == 'pytorch':
@@ -92,10 +91,14 @@ def undo_cpu_choice(framework):
         from d2l_local import torch as d2l
         assert callable(d2l._memory_format), 'd2l_local.torch changed'
         d2l._memory_format = lambda device: torch.contiguous_format
+    elif framework == 'mxnet':
+        # Set before MXNet loads, d2l_local then leaves it as it is.
+        from d2l_local import omp_threads
+        os.environ['OMP_NUM_THREADS'] = str(
+            omp_threads.mxnet_default_threads())
     elif framework == 'jax':
         from d2l_local import jax as d2l
         d2l._CPU_COMPILER_OPTIONS.pop('xla_cpu_experimental_ynn_fusion_type')
-
 
 
 def chapter_train_settings(chapter='densenet'):
@@ -332,18 +335,12 @@ def workload(epochs):
 # The driver: every framework and model, one subprocess each
 # --------------------------------------------------------------------------
 
-def run_worker(framework, extra, timeout=1800, undo_cpu_choice=False):
+def run_worker(framework, extra, timeout=1800):
     python = ROOT / '.venv' / framework / 'bin' / 'python'
     cmd = [str(python), str(pathlib.Path(__file__).resolve()),
            '--framework', framework, *extra]
     env = dict(os.environ, D2L_FRAMEWORK=framework,
                THROUGHPUT_LIBRARY=str(LIBRARY), PYTHONPATH=str(LIBRARY))
-    if undo_cpu_choice:
-        cmd.append('--undo-cpu-choice')
-        if framework == 'mxnet':
-            # What MXNet 1.9 takes without the variable: half the
-            # processors (d2l_local/omp_threads.py says why).
-            env['OMP_NUM_THREADS'] = str(max(1, os.cpu_count() // 2))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                           timeout=timeout)
     for line in proc.stdout.splitlines():
@@ -397,8 +394,14 @@ def summarise(result, flops, peak, machine_peak=None):
                                          peak['peak_gflops'])}
 
 
+def label(row):
+    """A row's framework, and the CPU choice it was trained without."""
+    without = row.get('without_cpu_choice')
+    return f'{row["framework"]} ({without})' if without else row['framework']
+
+
 def table(rows):
-    width = max(11, *(len(r['framework']) + 2 for r in rows))
+    width = max(11, *(len(label(r)) + 2 for r in rows))
     head = (f'{"model":<13}{"framework":<{width}}{"examples/s":>11}{"spread":>8}'
             f'{"ex/CPU-s":>9}{"spread":>8}{"val ex/s":>9}'
             f'{"warm-up s":>10}{"GFLOP/s":>9}{"peak":>7}{"of peak":>8}'
@@ -406,12 +409,12 @@ def table(rows):
     lines = [head, '-' * len(head)]
     best = {}
     for r in rows:  # the fastest tab as d2l_local trains it
-        if r['framework'] in FRAMEWORKS:
+        if not r.get('without_cpu_choice'):
             best[r['model']] = max(best.get(r['model'], 0),
                                    r['examples_per_s'])
     for r in rows:
         lines.append(
-            f'{r["model"]:<13}{r["framework"]:<{width}}'
+            f'{r["model"]:<13}{label(r):<{width}}'
             f'{r["examples_per_s"]:>11,.0f}'
             f'{r["spread"]:>8.0%}{r["examples_per_cpu_s"]:>9,.0f}'
             f'{r["cpu_spread"]:>8.0%}{r["val_examples_per_s"]:>9,.0f}'
@@ -465,10 +468,10 @@ def driver(args):
                     [(fw, False)] + [(fw, True)] * (fw in CPU_CHOICES)]
         for fw, undone in runs:
             result = run_worker(fw, ['--models', model, '--steps', str(steps),
-                                     '--repeats', str(args.repeats)],
-                                undo_cpu_choice=undone)
+                                     '--repeats', str(args.repeats)]
+                                + ['--undo-cpu-choice'] * undone)
             if undone:
-                result['framework'] = f'{fw} ({CPU_CHOICES[fw]})'
+                result['without_cpu_choice'] = CPU_CHOICES[fw]
             rows.append(summarise(result, flops[model], peaks[fw],
                                   machine_peak))
             r = rows[-1]
@@ -476,7 +479,7 @@ def driver(args):
                 pathlib.Path(args.json).write_text(json.dumps(rows, indent=1))
             gain = (f', {rows[-2]["examples_per_s"] / r["examples_per_s"]:.2f}x'
                     ' with the choice' if undone else '')
-            print(f'  {model} {r["framework"]}: {r["examples_per_s"]:,.0f} '
+            print(f'  {model} {label(r)}: {r["examples_per_s"]:,.0f} '
                   f'examples/s, warm-up {r["warmup_s"]:.1f} s{gain} '
                   f'(load {load_average()})', flush=True)
     print()

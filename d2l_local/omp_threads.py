@@ -45,6 +45,12 @@ def physical_cores(processors=None, sysfs=SYSFS_CPUS):
     return len(cores) or 1
 
 
+def mxnet_default_threads():
+    """How many threads MXNet 1.9 computes on when OMP_NUM_THREADS is unset:
+    half this process's processors, at least one."""
+    return max(len(usable_processors()) // 2, 1)
+
+
 def give_mxnet_every_core(environ=os.environ, modules=sys.modules):
     """Set OMP_NUM_THREADS to the number of physical cores, unless it is
     set already, before MXNet loads. If MXNet has loaded without it, it is
@@ -53,7 +59,7 @@ def give_mxnet_every_core(environ=os.environ, modules=sys.modules):
         return
     cores = physical_cores()
     if 'mxnet' in modules:
-        taken = max(len(usable_processors()) // 2, 1)
+        taken = mxnet_default_threads()
         if taken < cores:
             warnings.warn(
                 f'MXNet was imported before OMP_NUM_THREADS was set, so its '
